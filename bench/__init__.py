@@ -1,0 +1,1 @@
+"""Oktually's benchmark suite (`make bench`, `make bench-quick`); results go to BENCHMARKS.md."""

@@ -1,0 +1,1 @@
+"""Read-only access to Okta's management API."""

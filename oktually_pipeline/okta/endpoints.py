@@ -1,0 +1,441 @@
+"""Okta's state endpoints declared as data: one `Endpoint` per warehouse table.
+
+The generic loader (`ingest/state.py`) and the asset factory (`assets/state.py`) read nothing but
+these declarations: path, key, the columns extracted from each object, page size, how the list is
+read incrementally, which parent a child endpoint fans out over, what makes a parent's children
+worth re-reading, and which System Log events name changed or deleted objects. The DDL in
+`sql/schema/0NN_<table>.sql` holds exactly the columns named here (a test checks it).
+
+How each table stays current without one call per group or app on every run:
+
+* `users`, `groups`: incremental, `search`/`filter` on `lastUpdated gt (mark - overlap)` (groups
+  also `lastMembershipUpdated`); `search` and `filter` include DEPROVISIONED users, the plain list
+  does not. Deletions: System Log delete events, and the periodic full reconciliation.
+* `apps`, `idps`, `policies`: Okta offers no lastUpdated filter, and the whole list is one page (one
+  per policy type): each run reads it whole and marks what vanished.
+* `group_members`: re-read for groups whose `lastMembershipUpdated` moved (Okta moves it on every
+  add and remove, and when a member is deleted).
+* `app_users`, `app_groups`: an app's `lastUpdated` does not move when assignments change, so an
+  app is re-read when a System Log assignment event names it (`application.user_membership.*`,
+  `group.application_assignment.*`) and when its version token moves. For `app_users` the token
+  also covers the app's assigned groups with their `lastMembershipUpdated` and the status changes
+  of its users: a member added to an app's group, or a user deactivated, changes the app's users
+  with no app event.
+* `policy_rules`: re-read for policies whose `lastUpdated` moved or that `policy.rule.*` events name.
+* `group_roles`: one call per group, so only new groups, groups whose `lastUpdated` moved, groups
+  named by `group.privilege.*` events, never the built-in Everyone group; `group_role_targets` are
+  read for scopable roles (USER_ADMIN, HELP_DESK_ADMIN, GROUP_MEMBERSHIP_ADMIN) when their group's
+  roles were re-read. Anything these signals miss (e.g. a role granted with no event) is caught by
+  the reconciliation.
+* Every child table: the periodic reconciliation (default daily) re-reads every parent, resumably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+Kind = Literal["text", "timestamp", "int", "bool"]
+
+# Okta's filter grammar wants UTC with milliseconds: lastUpdated gt "2024-01-01T00:00:00.000Z".
+_EPOCH = "1970-01-01T00:00:00.000Z"
+
+
+def okta_time(ts: datetime | None) -> str:
+    """A datetime as Okta's filters and search want it; None means the beginning of time."""
+    if ts is None:
+        return _EPOCH
+    ts = ts.astimezone(timezone.utc)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An Okta timestamp (ISO 8601, `Z`) as an aware datetime; None for null or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo is not None else None
+
+
+def _dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = value if isinstance(value, str) else str(value)
+    # Postgres text cannot hold NUL; Okta has never sent one, but a page must not fail on it.
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+_CONVERT = {"text": _as_text, "timestamp": parse_time, "int": _as_int, "bool": _as_bool}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A typed column: `name` in the table, taken from dotted `path` in the Okta object."""
+
+    name: str
+    path: str
+    kind: Kind = "text"
+
+    def extract(self, obj: dict[str, Any]) -> Any:
+        return _CONVERT[self.kind](_dig(obj, self.path))
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """System Log events that name an object: `event_types` (a trailing `*` is a prefix) and the
+    `target[].type`s whose `id` is the object's id."""
+
+    event_types: tuple[str, ...]
+    target_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChildOf:
+    """How a child endpoint fans out over its parent table's rows.
+
+    `bind` maps each child column filled from the parent (also the `{placeholder}` in the path) to
+    the parent column it copies. `version` is a SQL expression over the parent row (alias `p`,
+    any other tables it names listed in `reads`) giving a text token that changes whenever the
+    parent's children may have: a parent is re-read when its token differs from the one recorded
+    with its children (in `child_sync`), when `refresh_events` name it, or on the periodic
+    reconciliation. `where` is a constant SQL predicate on the parent rows restricting which
+    parents have children worth a call. Child rows that vanish from a re-read parent are deleted
+    (`on_vanish="delete"`, relationship tables) or marked `deleted_at` (`"mark"`, objects with
+    their own id).
+    """
+
+    parent: str
+    bind: tuple[tuple[str, str], ...]
+    version: str | None = None
+    reads: tuple[str, ...] = ()
+    where: str | None = None
+    on_vanish: Literal["delete", "mark"] = "delete"
+    refresh_events: EventTrigger | None = None
+
+
+def version_of(ts_sql: str) -> str:
+    """A timestamp as a version token that does not depend on the session's TimeZone."""
+    return f"coalesce((extract(epoch FROM {ts_sql}) * 1000000)::bigint::text, '')"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One state table and the Okta list endpoint it comes from."""
+
+    table: str
+    path: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str
+    page_size: int | None = 200
+    # Incremental read: the query parameter and a condition template over `{since}`; the mark is
+    # the max of the `cursor` fields seen. No incremental param: every run reads the whole list.
+    incremental_param: Literal["search", "filter"] | None = None
+    incremental_condition: str | None = None
+    cursor: tuple[str, ...] = ()
+    # Several calls make up the whole list (policies: one per type); `fan_out_column` is the column
+    # that holds the fan-out value, so a slice Okta refuses never gets its rows marked deleted.
+    fan_out: tuple[tuple[str, str], ...] = ()
+    fan_out_column: str | None = None
+    child_of: ChildOf | None = None
+    # Rows whose object a System Log event shows deleted are marked `deleted_at`.
+    delete_events: EventTrigger | None = None
+    # Child rows pointing at a deleted object elsewhere (column, table) are removed: Okta drops a
+    # deleted user from every group and app.
+    refs: tuple[tuple[str, str], ...] = ()
+    reconcile_children: bool = True
+    # False where Okta lists a whole other object per row (a group's members are User objects):
+    # a copy per membership would duplicate `users.raw` and go stale when the user changes.
+    keep_raw: bool = True
+
+    @property
+    def stream(self) -> str:
+        return self.table
+
+    @property
+    def asset_key(self) -> str:
+        return f"okta_{self.table}"
+
+    @property
+    def incremental(self) -> bool:
+        return self.incremental_param is not None
+
+    @property
+    def bound_columns(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.child_of.bind) if self.child_of else ()
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return self.bound_columns + tuple(c.name for c in self.columns)
+
+
+def _ts(name: str, path: str) -> Column:
+    return Column(name, path, "timestamp")
+
+
+_CREATED_UPDATED = (_ts("created", "created"), _ts("last_updated", "lastUpdated"))
+
+# Standard roles whose group targets can be narrowed; any other role's targets list is `[]`.
+SCOPABLE_ROLE_TYPES = ("USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN")
+
+# Okta wants `type` on /api/v1/policies; types an org does not have answer 400 and are skipped.
+POLICY_TYPES = (
+    "OKTA_SIGN_ON", "PASSWORD", "MFA_ENROLL", "ACCESS_POLICY", "PROFILE_ENROLLMENT", "IDP_DISCOVERY",
+    "ENTITY_RISK", "POST_AUTH_SESSION", "DEVICE_SIGNAL_COLLECTION", "SESSION_VIOLATION_DETECTION",
+    "CLIENT_UPDATE", "IDENTITY_CLAIM_SOURCING",
+)
+
+USERS = Endpoint(
+    table="users",
+    path="/api/v1/users",
+    key=("id",),
+    columns=(
+        Column("id", "id"), Column("status", "status"), Column("login", "profile.login"),
+        Column("email", "profile.email"), Column("first_name", "profile.firstName"),
+        Column("last_name", "profile.lastName"), Column("user_type_id", "type.id"),
+        _ts("created", "created"), _ts("activated", "activated"),
+        _ts("status_changed", "statusChanged"), _ts("last_login", "lastLogin"),
+        _ts("last_updated", "lastUpdated"), _ts("password_changed", "passwordChanged"),
+    ),
+    description="Okta users (`GET /api/v1/users`), DEPROVISIONED ones included with their status.",
+    # The plain list omits DEPROVISIONED users; `search` (and `filter`) include them.
+    incremental_param="search",
+    incremental_condition='lastUpdated gt "{since}"',
+    cursor=("lastUpdated",),
+    delete_events=EventTrigger(("user.lifecycle.delete.completed",), ("User",)),
+)
+
+GROUPS = Endpoint(
+    table="groups",
+    path="/api/v1/groups",
+    key=("id",),
+    columns=(
+        Column("id", "id"), Column("type", "type"), Column("name", "profile.name"),
+        Column("description", "profile.description"), *_CREATED_UPDATED,
+        _ts("last_membership_updated", "lastMembershipUpdated"),
+    ),
+    description="Okta groups (`GET /api/v1/groups`) with their `lastMembershipUpdated`.",
+    incremental_param="filter",
+    incremental_condition='lastUpdated gt "{since}" or lastMembershipUpdated gt "{since}"',
+    cursor=("lastUpdated", "lastMembershipUpdated"),
+    delete_events=EventTrigger(("group.lifecycle.delete",), ("UserGroup",)),
+)
+
+GROUP_MEMBERS = Endpoint(
+    table="group_members",
+    path="/api/v1/groups/{group_id}/users",
+    key=("group_id", "user_id"),
+    columns=(Column("user_id", "id"),),
+    description=(
+        "Group memberships (`GET /api/v1/groups/{id}/users`), one row per (group, user); only "
+        "groups whose `lastMembershipUpdated` moved are re-read."
+    ),
+    page_size=500,
+    keep_raw=False,
+    # lastMembershipUpdated moves with every add and remove: no System Log trigger needed.
+    child_of=ChildOf(parent="groups", bind=(("group_id", "id"),),
+                     version=version_of("p.last_membership_updated")),
+    refs=(("user_id", "users"),),
+)
+
+APPS = Endpoint(
+    table="apps",
+    path="/api/v1/apps",
+    key=("id",),
+    columns=(
+        Column("id", "id"), Column("name", "name"), Column("label", "label"),
+        Column("status", "status"), Column("sign_on_mode", "signOnMode"), *_CREATED_UPDATED,
+    ),
+    description="Okta applications (`GET /api/v1/apps`), read whole each run (no lastUpdated filter).",
+    cursor=("lastUpdated",),
+    delete_events=EventTrigger(("application.lifecycle.delete",), ("AppInstance",)),
+)
+
+# An app's users are its direct assignments plus the members of its assigned groups, and Okta
+# drops deactivated users from both without an app event. So the token covers the app itself, the
+# set of assigned groups with their lastMembershipUpdated, and the status changes of every user
+# who is, or could be through a group, assigned.
+_APP_USERS_VERSION = (
+    "concat_ws('|', " + version_of("p.last_updated") + ", "
+    "(SELECT md5(string_agg(ag.group_id || ':' || " + version_of("g.last_membership_updated")
+    + ", ',' ORDER BY ag.group_id)) FROM app_groups ag JOIN groups g ON g.id = ag.group_id "
+    "AND g.deleted_at IS NULL WHERE ag.app_id = p.id), "
+    + version_of("(SELECT max(u.status_changed) FROM users u WHERE u.id IN ("
+                 "SELECT au.user_id FROM app_users au WHERE au.app_id = p.id UNION "
+                 "SELECT gm.user_id FROM group_members gm JOIN app_groups ag ON ag.group_id = gm.group_id "
+                 "WHERE ag.app_id = p.id))") + ")"
+)
+
+APP_USERS = Endpoint(
+    table="app_users",
+    path="/api/v1/apps/{app_id}/users",
+    key=("app_id", "user_id"),
+    columns=(
+        Column("user_id", "id"), Column("scope", "scope"), Column("status", "status"),
+        *_CREATED_UPDATED,
+    ),
+    description=(
+        "App assignments of users (`GET /api/v1/apps/{id}/users`), direct (`scope` USER) and via "
+        "groups (GROUP); re-read for apps that changed or have assignment events in the System Log."
+    ),
+    page_size=500,
+    child_of=ChildOf(
+        parent="apps", bind=(("app_id", "id"),), version=_APP_USERS_VERSION,
+        reads=("users", "groups", "group_members", "app_groups"),
+        refresh_events=EventTrigger(("application.user_membership.*", "group.application_assignment.*"),
+                                    ("AppInstance",)),
+    ),
+    refs=(("user_id", "users"),),
+)
+
+APP_GROUPS = Endpoint(
+    table="app_groups",
+    path="/api/v1/apps/{app_id}/groups",
+    key=("app_id", "group_id"),
+    columns=(Column("group_id", "id"), Column("priority", "priority", "int"),
+             _ts("last_updated", "lastUpdated")),
+    description=(
+        "App assignments of groups (`GET /api/v1/apps/{id}/groups`); re-read for apps that changed "
+        "or have group assignment events in the System Log."
+    ),
+    child_of=ChildOf(
+        parent="apps", bind=(("app_id", "id"),), version=version_of("p.last_updated"),
+        refresh_events=EventTrigger(("group.application_assignment.*",), ("AppInstance",)),
+    ),
+    refs=(("group_id", "groups"),),
+)
+
+IDPS = Endpoint(
+    table="idps",
+    path="/api/v1/idps",
+    key=("id",),
+    columns=(Column("id", "id"), Column("type", "type"), Column("name", "name"),
+             Column("status", "status"), *_CREATED_UPDATED),
+    description="Identity providers (`GET /api/v1/idps`), read whole each run.",
+    cursor=("lastUpdated",),
+)
+
+POLICIES = Endpoint(
+    table="policies",
+    path="/api/v1/policies",
+    key=("id",),
+    columns=(
+        Column("id", "id"), Column("type", "type"), Column("name", "name"),
+        Column("status", "status"), Column("priority", "priority", "int"),
+        Column("system", "system", "bool"), *_CREATED_UPDATED,
+    ),
+    description="Policies (`GET /api/v1/policies?type=…`, one call per type), read whole each run.",
+    cursor=("lastUpdated",),
+    fan_out=tuple(("type", t) for t in POLICY_TYPES),
+    fan_out_column="type",
+)
+
+POLICY_RULES = Endpoint(
+    table="policy_rules",
+    path="/api/v1/policies/{policy_id}/rules",
+    key=("id",),
+    columns=(
+        Column("id", "id"), Column("type", "type"), Column("name", "name"),
+        Column("status", "status"), Column("priority", "priority", "int"),
+        Column("system", "system", "bool"), *_CREATED_UPDATED,
+    ),
+    description=(
+        "Policy rules (`GET /api/v1/policies/{id}/rules`); re-read for policies that changed or "
+        "have rule events in the System Log."
+    ),
+    page_size=None,  # the rules list documents no paging; Link headers are followed if present
+    child_of=ChildOf(
+        parent="policies", bind=(("policy_id", "id"),), version=version_of("p.last_updated"),
+        on_vanish="mark",
+        # Rule events name the policy holding the rule; its target type is not in our recordings.
+        refresh_events=EventTrigger(("policy.rule.*",), ("Policy", "PolicyEntity")),
+    ),
+)
+
+GROUP_ROLES = Endpoint(
+    table="group_roles",
+    path="/api/v1/groups/{group_id}/roles",
+    # Standard role assignment ids repeat across assignees (the Base32 of the role type).
+    key=("group_id", "role_id"),
+    columns=(
+        Column("role_id", "id"), Column("role_type", "type"), Column("label", "label"),
+        Column("status", "status"), Column("assignment_type", "assignmentType"), *_CREATED_UPDATED,
+    ),
+    description=(
+        "Admin roles held by groups (`GET /api/v1/groups/{id}/roles`); re-read for new and changed "
+        "groups, groups named by privilege grant/revoke events, and on reconciliation."
+    ),
+    page_size=None,  # not paged
+    child_of=ChildOf(
+        parent="groups", bind=(("group_id", "id"),), version=version_of("p.last_updated"),
+        # The built-in Everyone group cannot hold admin roles.
+        where="p.type IS DISTINCT FROM 'BUILT_IN'",
+        refresh_events=EventTrigger(("group.privilege.*",), ("UserGroup",)),
+    ),
+)
+
+GROUP_ROLE_TARGETS = Endpoint(
+    table="group_role_targets",
+    path="/api/v1/groups/{group_id}/roles/{role_id}/targets/groups",
+    key=("group_id", "role_id", "target_group_id"),
+    columns=(Column("target_group_id", "id"),),
+    keep_raw=False,
+    description=(
+        "Groups a group's scoped admin role is limited to "
+        "(`GET /api/v1/groups/{id}/roles/{roleId}/targets/groups`); read for scopable role types "
+        "whenever the group's roles are re-read."
+    ),
+    child_of=ChildOf(
+        parent="group_roles", bind=(("group_id", "group_id"), ("role_id", "role_id")),
+        # Re-read whenever the group's roles were: that is when targets are worth checking.
+        version=version_of("p.synced_at"),
+        where="p.role_type IN (" + ", ".join(f"'{t}'" for t in SCOPABLE_ROLE_TYPES) + ")",
+    ),
+    # Okta drops a deleted group from every role's targets without touching the role.
+    refs=(("target_group_id", "groups"),),
+)
+
+# In dependency order: a child after its parent and every table its version token reads.
+ENDPOINTS: tuple[Endpoint, ...] = (
+    USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
+    GROUP_ROLES, GROUP_ROLE_TARGETS,
+)
+BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
+
+
+def upstream_tables(ep: Endpoint) -> tuple[str, ...]:
+    """Tables that must be loaded before `ep` in a run: its parent, what its version reads, and
+    the tables its rows refer to."""
+    if not ep.child_of:
+        return ()
+    tables = (ep.child_of.parent, *ep.child_of.reads, *(t for _, t in ep.refs))
+    return tuple(t for t in dict.fromkeys(tables) if t != ep.table)

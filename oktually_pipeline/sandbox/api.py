@@ -1,0 +1,212 @@
+"""What each sandbox route returns: a page of objects and the query of the next page (or None)."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from oktually_pipeline.sandbox.server import ApiError, compile_filter, parse_limit, parse_time_param
+
+if TYPE_CHECKING:
+    from oktually_pipeline.sandbox import Sandbox
+
+Page = tuple[list[Any], dict[str, str] | None]
+_USER_ATTRS = {"id", "status", "lastUpdated", "created", "type.id", "profile.login", "profile.email",
+               "profile.firstName", "profile.lastName"}
+_GROUP_ATTRS = {"id", "type", "lastUpdated", "lastMembershipUpdated", "profile.name", "created"}
+_APP_ATTRS = {"id", "status", "name", "lastUpdated"}
+DEFAULT_LOOKBACK_MS = 7 * 86_400_000
+
+
+class Api:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+        self.org = sandbox.org
+
+    # -- paging -------------------------------------------------------------------------------
+
+    def _page(self, objects: Iterable[dict[str, Any]], query: dict[str, str], route: str,
+              key: Callable[[dict[str, Any]], str] = lambda o: o["id"]) -> Page:
+        limit = parse_limit(query, route)
+        seq = self.org.seq
+        after = query.get("after")
+        after_seq = seq.get(after, -1) if after else -1
+        # The page and whether more follow: the limit+1 first, as sorted(...)[:limit + 1] gives them.
+        ordered = heapq.nsmallest(limit + 1, (o for o in objects if seq.get(key(o), 0) > after_seq),
+                                  key=lambda o: seq.get(key(o), 0))
+        page = ordered[:limit]
+        if len(ordered) > limit:
+            return page, {**{k: v for k, v in query.items() if k != "after"}, "after": key(page[-1]), "limit": str(limit)}
+        return page, None
+
+    def _get(self, table: dict[str, Any], object_id: str, what: str) -> dict[str, Any]:
+        if object_id not in table:
+            raise ApiError(404, f"Not found: Resource not found: {object_id} ({what})")
+        return table[object_id]
+
+    # -- users and groups ---------------------------------------------------------------------
+
+    def users(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            users = list(self.org.users.values())
+            expr = query.get("filter") or query.get("search")
+            if expr:
+                predicate = compile_filter(expr, _USER_ATTRS if "filter" in query else None)
+                users = [u for u in users if predicate(u)]
+            else:
+                # Okta's default list (and q=) leaves deprovisioned users out.
+                users = [u for u in users if u["status"] != "DEPROVISIONED"]
+            if q := query.get("q"):
+                users = [u for u in users if any(str(u["profile"].get(f, "")).lower().startswith(q.lower())
+                                                 for f in ("login", "email", "firstName", "lastName"))]
+            return self._page(users, query, "users")
+
+    def user(self, query: dict[str, str], user_id: str) -> Page:
+        with self.org.lock:
+            by_login = {u["profile"]["login"]: u for u in self.org.users.values()}
+            return (self.org.users.get(user_id) or self._get(by_login, user_id, "User")), None  # type: ignore[return-value]
+
+    def groups(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            groups = list(self.org.groups.values())
+            expr = query.get("filter") or query.get("search")
+            if expr:
+                predicate = compile_filter(expr, _GROUP_ATTRS if "filter" in query else None)
+                groups = [g for g in groups if predicate(g)]
+            if q := query.get("q"):
+                groups = [g for g in groups if g["profile"]["name"].lower().startswith(q.lower())]
+            return self._page(groups, query, "groups")
+
+    def group(self, query: dict[str, str], group_id: str) -> Page:
+        with self.org.lock:
+            return self._get(self.org.groups, group_id, "UserGroup"), None  # type: ignore[return-value]
+
+    def group_users(self, query: dict[str, str], group_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.groups, group_id, "UserGroup")
+            members = [self.org.users[u] for u in self.org.members.get(group_id, {}) if u in self.org.users]
+            return self._page(members, query, "group_users")
+
+    def group_roles(self, query: dict[str, str], group_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.groups, group_id, "UserGroup")
+            return list(self.org.group_roles.get(group_id, {}).values()), None
+
+    def role_targets(self, query: dict[str, str], group_id: str, role_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.groups, group_id, "UserGroup")
+            self._get(self.org.group_roles.get(group_id, {}), role_id, "Role")
+            targets = [self.org.groups[t] for t in self.org.role_targets.get((group_id, role_id), []) if t in self.org.groups]
+            return self._page(targets, query, "role_targets")
+
+    # -- apps, idps, policies -----------------------------------------------------------------
+
+    def apps(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            apps = list(self.org.apps.values())
+            if expr := query.get("filter"):
+                predicate = compile_filter(expr, _APP_ATTRS)
+                apps = [a for a in apps if predicate(a)]
+            if q := query.get("q"):
+                apps = [a for a in apps if a["name"].startswith(q) or a["label"].lower().startswith(q.lower())]
+            return self._page(apps, query, "apps")
+
+    def app(self, query: dict[str, str], app_id: str) -> Page:
+        with self.org.lock:
+            return self._get(self.org.apps, app_id, "AppInstance"), None  # type: ignore[return-value]
+
+    def app_users(self, query: dict[str, str], app_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.apps, app_id, "AppInstance")
+            return self._page(self.org.app_users(app_id), query, "app_users")
+
+    def app_groups(self, query: dict[str, str], app_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.apps, app_id, "AppInstance")
+            return self._page(self.org.app_group_objects(app_id), query, "app_groups")
+
+    def idps(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            return self._page(list(self.org.idps.values()), query, "idps")
+
+    def policies(self, query: dict[str, str]) -> Page:
+        ptype = query.get("type")
+        if not ptype:
+            raise ApiError(400, "Api validation failed: type is required", "E0000001")
+        with self.org.lock:
+            return self._page([p for p in self.org.policies.values() if p["type"] == ptype], query, "policies")
+
+    def policy_rules(self, query: dict[str, str], policy_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.policies, policy_id, "Policy")
+            return list(self.org.rules.get(policy_id, [])), None
+
+    # -- the System Log -----------------------------------------------------------------------
+
+    def logs(self, query: dict[str, str]) -> Page:
+        events = self.sb.events
+        limit = parse_limit(query, "logs", 100, 1000)
+        if query.get("sortOrder", "ASCENDING") != "ASCENDING":
+            raise ApiError(400, "Api validation failed: the sandbox serves sortOrder=ASCENDING only", "E0000001")
+        since, until = parse_time_param(query, "since"), parse_time_param(query, "until")
+        after = query.get("after")
+        if after and since is not None:
+            raise ApiError(400, "Api validation failed: since and after are mutually exclusive", "E0000001")
+        predicate = compile_filter(query.get("filter"), {"eventType", "actor.id", "target.id", "outcome.result"})
+        dice = self.sb.dice
+        if until is None:
+            if dice.roll(dice.faults.late_rate):
+                events.append_late(1, lag=timedelta(minutes=3))
+            start = _after_position(after)
+            if after is None and since is None:
+                since = events.clock.now_ms() - DEFAULT_LOOKBACK_MS
+            positions = events.polling_positions(start, since if after is None else None)
+        else:
+            start_key = _after_key(after)
+            if start_key is not None:
+                since = start_key[0]
+            elif since is None:
+                since = until - DEFAULT_LOOKBACK_MS
+            positions = events.bounded_positions(since, until, start_key)
+        page, last, more = [], None, False
+        for pos in positions:
+            if len(page) == limit:
+                more = True
+                break
+            event = events.event(pos)
+            last = pos
+            if predicate is None or predicate(event):
+                page.append(event)
+        base = {k: v for k, v in query.items() if k not in {"after", "since"}}
+        base["limit"] = str(limit)
+        if until is None:
+            # Polling always offers a next link, even on an empty page.
+            if last is None:
+                cursor = after or f"{since}_{events.first_position(since)}"
+            else:
+                cursor = f"{events.persisted_of(last)}_{last + 1}"
+            return page, {**base, "after": cursor}
+        if more and last is not None:
+            return page, {**base, "after": f"{events.published_of(last)}_{last}"}
+        return page, None
+
+
+def _after_position(after: str | None) -> int:
+    if not after:
+        return 0
+    try:
+        return int(after.rsplit("_", 1)[1])
+    except (IndexError, ValueError):
+        raise ApiError(400, "Api validation failed: after", "E0000001") from None
+
+
+def _after_key(after: str | None) -> tuple[int, int] | None:
+    if not after:
+        return None
+    try:
+        published, position = after.rsplit("_", 1)
+        return int(published), int(position)
+    except ValueError:
+        raise ApiError(400, "Api validation failed: after", "E0000001") from None

@@ -1,0 +1,476 @@
+"""The sandbox's Okta org: an okta-dac multi-tenant SaaS, generated from a seed, mutable by tests.
+
+Each customer tenant is one IdP (its id is the tenant id), an `ADMINS_<name>` group whose
+description holds `{"tenantId": "<idp id>"}`, a `USERS_<name>` group, and an
+`APPUSERS_<name>_<appId>` group per entitled product app, assigned to that app. `ADMINS_<name>`
+holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's groups. Provider
+staff are in `SUPERUSERS`. With four or more tenants the generator also seeds one of each
+convention break (`convention_breaks`), the known truth the derived models are tested against:
+
+| kind | objects |
+|---|---|
+| `idp_without_groups` | (idp id,) |
+| `admins_group_bad_tenant_id` | (ADMINS_ group id, idp id of its tenant) |
+| `appusers_unknown_app` | (APPUSERS_ group id, the app id its name gives) |
+| `appusers_not_assigned` | (APPUSERS_ group id, app id) |
+| `admins_group_missing_role` | (ADMINS_ group id,) |
+| `admins_role_target_outside_tenant` | (ADMINS_ group id, targeted group id) |
+| `user_in_multiple_tenants` | (user id,) |
+| `admin_not_tenant_user` | (user id, ADMINS_ group id) |
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oktually_pipeline.sandbox.clock import Clock, iso_ms, okta_id
+
+DAY_MS = 86_400_000
+TENANT_NAMES = ("spidermonkey", "acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne",
+                "tyrell", "cyberdyne", "soylent", "wonka", "gringotts", "oscorp", "vandelay", "monarch")
+FIRST = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Edsger",
+         "Radia", "Donald", "Katherine", "John", "Hedy", "Tim", "Sophie", "Niklaus", "Leslie", "Guido")
+LAST = ("Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie",
+        "Allen", "Dijkstra", "Perlman", "Knuth", "Johnson", "McCarthy", "Lamarr", "Berners-Lee",
+        "Wilson", "Wirth", "Lamport", "Rossum")
+PRODUCTS = (("Analytics", "oidc_client"), ("Billing", "oidc_client"), ("Helpdesk", "saml_app"),
+            ("Reports", "oidc_client"), ("Storage", "saml_app"))
+STATUS_MIX = (("ACTIVE", 80), ("STAGED", 4), ("SUSPENDED", 4), ("LOCKED_OUT", 3),
+              ("PASSWORD_EXPIRED", 3), ("DEPROVISIONED", 6))
+POLICY_TYPES = ("OKTA_SIGN_ON", "PASSWORD", "MFA_ENROLL", "ACCESS_POLICY")
+RULE_TYPE = {"OKTA_SIGN_ON": "SIGN_ON", "PASSWORD": "PASSWORD", "MFA_ENROLL": "MFA_ENROLL",
+             "ACCESS_POLICY": "ACCESS_POLICY"}
+
+
+@dataclass(frozen=True)
+class ConventionBreak:
+    """One seeded break of the okta-dac convention; see the module docstring for `objects`."""
+
+    kind: str
+    objects: tuple[str, ...]
+
+
+@dataclass
+class Tenant:
+    name: str
+    idp_id: str
+    admins: str | None = None
+    users: str | None = None
+
+
+class Org:
+    """State objects as Okta would list them, plus the mutations tests make between runs."""
+
+    def __init__(self, *, seed: int, tenants: int, users: int, now_ms: int, clock: Clock,
+                 emit: Callable[..., None] | None = None) -> None:
+        self.seed, self.clock, self._emit = seed, clock, emit or (lambda *a, **k: None)
+        self.lock = threading.RLock()
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, dict[str, int]] = {}  # group id -> user id -> added at (ms)
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.app_direct: dict[str, dict[str, int]] = {}  # app id -> user id -> assigned at
+        self.app_groups: dict[str, dict[str, int]] = {}  # app id -> group id -> assigned at
+        self.idps: dict[str, dict[str, Any]] = {}
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.rules: dict[str, list[dict[str, Any]]] = {}
+        self.group_roles: dict[str, dict[str, dict[str, Any]]] = {}
+        self.role_targets: dict[tuple[str, str], list[str]] = {}
+        self.seq: dict[str, int] = {}
+        self.tenants: list[Tenant] = []
+        self.convention_breaks: list[ConventionBreak] = []
+        self._rng = random.Random(seed)
+        self._counter = 0
+        _generate(self, tenants, users, now_ms)
+
+    # -- generation helpers -------------------------------------------------------------------
+
+    def _next_id(self, prefix: str) -> str:
+        self._counter += 1
+        new = okta_id(prefix, self.seed, self._counter)
+        self.seq[new] = self._counter
+        return new
+
+    def _put_user(self, user_id: str, login: str, first: str, last: str, status: str, created: int,
+                  updated: int, last_login: int | None) -> dict[str, Any]:
+        user = {
+            "id": user_id, "status": status, "created": iso_ms(created),
+            "activated": iso_ms(created + 60_000) if status != "STAGED" else None,
+            "statusChanged": iso_ms(updated), "lastLogin": iso_ms(last_login) if last_login else None,
+            "lastUpdated": iso_ms(updated), "passwordChanged": iso_ms(created + 120_000),
+            "type": {"id": "oty1abcdefghijklmnop"},
+            "profile": {"firstName": first, "lastName": last, "mobilePhone": None, "secondEmail": None,
+                        "login": login, "email": login},
+            "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            "_links": {"self": {"href": f"/api/v1/users/{user_id}"}},
+        }
+        self.users[user_id] = user
+        return user
+
+    def _put_group(self, group_id: str, name: str, description: str, ts: int, kind: str = "OKTA_GROUP") -> str:
+        self.groups[group_id] = {
+            "id": group_id, "created": iso_ms(ts), "lastUpdated": iso_ms(ts),
+            "lastMembershipUpdated": iso_ms(ts), "objectClass": ["okta:user_group"], "type": kind,
+            "profile": {"name": name, "description": description},
+            "_links": {"users": {"href": f"/api/v1/groups/{group_id}/users"}},
+        }
+        self.members.setdefault(group_id, {})
+        return group_id
+
+    def _add_role(self, group_id: str, ts: int, targets: list[str]) -> str:
+        role_id = self._next_id("irb")
+        self.group_roles.setdefault(group_id, {})[role_id] = {
+            "id": role_id, "label": "Group Administrator", "type": "USER_ADMIN", "status": "ACTIVE",
+            "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "assignmentType": "GROUP",
+            "_links": {"assignee": {"href": f"/api/v1/groups/{group_id}"}},
+        }
+        self.role_targets[(group_id, role_id)] = list(targets)
+        return role_id
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def app_users(self, app_id: str) -> list[dict[str, Any]]:
+        """Direct assignments (scope USER) and those through assigned groups (scope GROUP)."""
+        with self.lock:
+            entries: dict[str, tuple[str, int]] = {}
+            for group_id, assigned in self.app_groups.get(app_id, {}).items():
+                for user_id, added in self.members.get(group_id, {}).items():
+                    user = self.users.get(user_id)
+                    if user and user["status"] != "DEPROVISIONED":
+                        stamp = max(assigned, added)
+                        if user_id not in entries or stamp > entries[user_id][1]:
+                            entries[user_id] = ("GROUP", stamp)
+            for user_id, stamp in self.app_direct.get(app_id, {}).items():
+                if user_id in self.users:
+                    entries[user_id] = ("USER", stamp)
+            return [self._app_user(app_id, uid, scope, stamp)
+                    for uid, (scope, stamp) in sorted(entries.items(), key=lambda e: self.seq.get(e[0], 0))]
+
+    def _app_user(self, app_id: str, user_id: str, scope: str, stamp: int) -> dict[str, Any]:
+        user = self.users[user_id]
+        return {
+            "id": user_id, "externalId": None, "created": iso_ms(stamp), "lastUpdated": iso_ms(stamp),
+            "scope": scope, "status": "PROVISIONED" if scope == "USER" else "ACTIVE",
+            "statusChanged": iso_ms(stamp), "syncState": "DISABLED",
+            "credentials": {"userName": user["profile"]["login"]}, "profile": {},
+            "_links": {"app": {"href": f"/api/v1/apps/{app_id}"}, "user": {"href": f"/api/v1/users/{user_id}"}},
+        }
+
+    def app_group_objects(self, app_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{"id": gid, "lastUpdated": iso_ms(ts), "priority": i, "profile": {},
+                     "_links": {"group": {"href": f"/api/v1/groups/{gid}"}}}
+                    for i, (gid, ts) in enumerate(self.app_groups.get(app_id, {}).items())]
+
+    def snapshot(self) -> dict[str, Any]:
+        """What every list endpoint returns right now (users include DEPROVISIONED)."""
+        with self.lock:
+            return {
+                "users": copy.deepcopy(self.users),
+                "groups": copy.deepcopy(self.groups),
+                "group_members": {(g, u) for g, ms in self.members.items() for u in ms},
+                "apps": copy.deepcopy(self.apps),
+                "app_users": {(a, u["id"]) for a in self.apps for u in self.app_users(a)},
+                "app_user_scopes": {(a, u["id"]): u["scope"] for a in self.apps for u in self.app_users(a)},
+                "app_groups": {(a, g) for a, gs in self.app_groups.items() for g in gs},
+                "idps": copy.deepcopy(self.idps),
+                "policies": copy.deepcopy(self.policies),
+                "policy_rules": {r["id"]: copy.deepcopy(r) for rs in self.rules.values() for r in rs},
+                "group_roles": {(g, r) for g, rs in self.group_roles.items() for r in rs},
+                "group_role_targets": {(g, r, t) for (g, r), ts in self.role_targets.items() for t in ts},
+                "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
+            }
+
+    # -- mutations (each stamps lastUpdated and writes the System Log event Okta would) ---------
+
+    def _touch_group(self, group_id: str, ts: int, membership: bool = False) -> None:
+        group = self.groups[group_id]
+        if membership:
+            group["lastMembershipUpdated"] = iso_ms(ts)
+        else:
+            group["lastUpdated"] = iso_ms(ts)
+
+    def create_user(self, tenant: str | None = None, status: str = "ACTIVE") -> dict[str, Any]:
+        with self.lock:
+            ts = self.clock.tick()
+            user_id = self._next_id("00u")
+            n = self._counter
+            first, last = FIRST[n % len(FIRST)], LAST[(n // 7) % len(LAST)]
+            user = self._put_user(user_id, f"{first.lower()}.{last.lower()}{n}@example.com", first, last,
+                                  status, ts, ts, None)
+            everyone = next(g for g, obj in self.groups.items() if obj["type"] == "BUILT_IN")
+            self.members[everyone][user_id] = ts
+            self._touch_group(everyone, ts, membership=True)
+            if tenant is not None:
+                target = next(t for t in self.tenants if t.name == tenant or t.idp_id == tenant)
+                if target.users:
+                    self.members[target.users][user_id] = ts
+                    self._touch_group(target.users, ts, membership=True)
+            self._emit("user.lifecycle.create", target=("User", user_id, user["profile"]["login"]))
+            return copy.deepcopy(user)
+
+    def update_user(self, user_id: str, **profile: Any) -> dict[str, Any]:
+        with self.lock:
+            user = self.users[user_id]
+            user["profile"].update(profile)
+            user["lastUpdated"] = iso_ms(self.clock.tick())
+            self._emit("user.account.update_profile", target=("User", user_id, user["profile"]["login"]))
+            return copy.deepcopy(user)
+
+    def deactivate_user(self, user_id: str) -> None:
+        with self.lock:
+            user = self.users[user_id]
+            ts = self.clock.tick()
+            user.update(status="DEPROVISIONED", statusChanged=iso_ms(ts), lastUpdated=iso_ms(ts))
+            for assigned in self.app_direct.values():
+                assigned.pop(user_id, None)
+            self._emit("user.lifecycle.deactivate", target=("User", user_id, user["profile"]["login"]))
+
+    def delete_user(self, user_id: str) -> None:
+        """Permanent deletion (Okta requires deactivation first): gone from every list."""
+        with self.lock:
+            user = self.users[user_id]
+            if user["status"] != "DEPROVISIONED":
+                raise ValueError(f"user {user_id} must be deactivated before deletion")
+            ts = self.clock.tick()
+            del self.users[user_id]
+            for group_id, members in self.members.items():
+                if members.pop(user_id, None) is not None:
+                    self._touch_group(group_id, ts, membership=True)
+            for assigned in self.app_direct.values():
+                assigned.pop(user_id, None)
+            self._emit("user.lifecycle.delete.completed", target=("User", user_id, f"{user_id}@deleted.invalid"))
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        with self.lock:
+            if user_id not in self.users:
+                raise KeyError(user_id)
+            ts = self.clock.tick()
+            self.members[group_id][user_id] = ts
+            self._touch_group(group_id, ts, membership=True)
+            self._emit("group.user_membership.add", target=("User", user_id, self.users[user_id]["profile"]["login"]),
+                       target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        with self.lock:
+            ts = self.clock.tick()
+            del self.members[group_id][user_id]
+            self._touch_group(group_id, ts, membership=True)
+            self._emit("group.user_membership.remove", target=("User", user_id, self.users[user_id]["profile"]["login"]),
+                       target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+
+    def create_group(self, name: str, description: str = "") -> dict[str, Any]:
+        with self.lock:
+            ts = self.clock.tick()
+            group_id = self._put_group(self._next_id("00g"), name, description, ts)
+            self._emit("group.lifecycle.create", target=("UserGroup", group_id, name))
+            return copy.deepcopy(self.groups[group_id])
+
+    def update_group(self, group_id: str, **profile: Any) -> None:
+        with self.lock:
+            self.groups[group_id]["profile"].update(profile)
+            self._touch_group(group_id, self.clock.tick())
+            self._emit("group.profile.update", target=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+
+    def delete_group(self, group_id: str) -> None:
+        with self.lock:
+            self.clock.tick()
+            name = self.groups.pop(group_id)["profile"]["name"]
+            self.members.pop(group_id, None)
+            self.group_roles.pop(group_id, None)
+            self.role_targets = {k: [t for t in v if t != group_id]
+                                 for k, v in self.role_targets.items() if k[0] != group_id}
+            for assigned in self.app_groups.values():
+                assigned.pop(group_id, None)
+            self._emit("group.lifecycle.delete", target=("UserGroup", group_id, name))
+
+    def assign_app_user(self, app_id: str, user_id: str) -> None:
+        with self.lock:
+            ts = self.clock.tick()
+            self.app_direct.setdefault(app_id, {})[user_id] = ts
+            self._emit("application.user_membership.add", target=("User", user_id, self.users[user_id]["profile"]["login"]),
+                       target2=("AppInstance", app_id, self.apps[app_id]["label"]))
+
+    def unassign_app_user(self, app_id: str, user_id: str) -> None:
+        with self.lock:
+            self.clock.tick()
+            del self.app_direct[app_id][user_id]
+            self._emit("application.user_membership.remove", target=("User", user_id, self.users[user_id]["profile"]["login"]),
+                       target2=("AppInstance", app_id, self.apps[app_id]["label"]))
+
+    def assign_app_group(self, app_id: str, group_id: str) -> None:
+        with self.lock:
+            ts = self.clock.tick()
+            self.app_groups.setdefault(app_id, {})[group_id] = ts
+            self._emit("group.application_assignment.add", target=("AppInstance", app_id, self.apps[app_id]["label"]),
+                       target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+
+    def unassign_app_group(self, app_id: str, group_id: str) -> None:
+        with self.lock:
+            self.clock.tick()
+            del self.app_groups[app_id][group_id]
+            self._emit("group.application_assignment.remove", target=("AppInstance", app_id, self.apps[app_id]["label"]),
+                       target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+
+    def delete_app(self, app_id: str) -> None:
+        with self.lock:
+            self.clock.tick()
+            label = self.apps.pop(app_id)["label"]
+            self.app_direct.pop(app_id, None)
+            self.app_groups.pop(app_id, None)
+            self._emit("application.lifecycle.delete", target=("AppInstance", app_id, label))
+
+
+def _generate(org: Org, n_tenants: int, n_users: int, now_ms: int) -> None:
+    rng = org._rng
+    base = now_ms - 400 * DAY_MS
+
+    def when(lo_days: float, hi_days: float) -> int:
+        return now_ms - int(rng.uniform(lo_days, hi_days) * DAY_MS)
+
+    # Okta's own apps and the provider's products.
+    for name, label in (("saasure", "Okta Admin Console"), ("okta_enduser", "Okta Dashboard")):
+        app_id = org._next_id("0oa")
+        org.apps[app_id] = _app(app_id, name, label, "OPENID_CONNECT", base)
+    products = []
+    for label, kind in PRODUCTS:
+        app_id = org._next_id("0oa")
+        mode = "OPENID_CONNECT" if kind == "oidc_client" else "SAML_2_0"
+        org.apps[app_id] = _app(app_id, kind, label, mode, when(30, 300))
+        products.append(app_id)
+
+    everyone = org._put_group(org._next_id("00g"), "Everyone", "All users in your organization", base, "BUILT_IN")
+    superusers = org._put_group(org._next_id("00g"), "SUPERUSERS", "Provider super admins", base)
+
+    for i in range(n_tenants):
+        name = TENANT_NAMES[i % len(TENANT_NAMES)] + ("" if i < len(TENANT_NAMES) else str(i // len(TENANT_NAMES)))
+        idp_id = org._next_id("0oa")
+        created = when(60, 380)
+        org.idps[idp_id] = {
+            "id": idp_id, "type": "SAML2", "name": name, "status": "INACTIVE" if i % 3 == 2 else "ACTIVE",
+            "created": iso_ms(created), "lastUpdated": iso_ms(created + DAY_MS),
+            "protocol": {"type": "SAML2"}, "policy": {"provisioning": {"action": "AUTO"}},
+            "_links": {},
+        }
+        tenant = Tenant(name, idp_id)
+        tenant.admins = org._put_group(org._next_id("00g"), f"ADMINS_{name}", json.dumps({"tenantId": idp_id}), created)
+        tenant.users = org._put_group(org._next_id("00g"), f"USERS_{name}", f"Users of tenant {name}", created)
+        org.tenants.append(tenant)
+        entitled = [p for j, p in enumerate(products) if (i + j) % 2 == 0] or products[:1]
+        targets = [tenant.admins, tenant.users]
+        for app_id in entitled:
+            gid = org._put_group(org._next_id("00g"), f"APPUSERS_{name}_{app_id}", f"{name} users of {org.apps[app_id]['label']}", created)
+            org.app_groups.setdefault(app_id, {})[gid] = created
+            targets.append(gid)
+        org._add_role(tenant.admins, created, targets)
+
+    statuses = [s for s, w in STATUS_MIX for _ in range(w)]
+    tenant_users: dict[str, list[str]] = {t.name: [] for t in org.tenants}
+    for n in range(n_users):
+        user_id = org._next_id("00u")
+        first, last = FIRST[n % len(FIRST)], LAST[(n * 7 + 3) % len(LAST)]
+        status = "ACTIVE" if n < 2 * max(1, n_tenants) else rng.choice(statuses)
+        created = when(20, 390)
+        updated = max(created, when(0.05, 19))
+        last_login = when(0.01, 200) if status not in {"STAGED", "DEPROVISIONED"} and rng.random() < 0.9 else None
+        org._put_user(user_id, f"{first.lower()}.{last.lower()}{n}@example.com", first, last, status,
+                      created, updated, last_login)
+        org.members[everyone][user_id] = created
+        if n_tenants and n >= 3:
+            tenant = org.tenants[n % n_tenants]
+            org.members[tenant.users][user_id] = created
+            tenant_users[tenant.name].append(user_id)
+        elif n < 3:
+            org.members[superusers][user_id] = created
+    for tenant in org.tenants:
+        members = tenant_users[tenant.name]
+        for user_id in members[:2]:
+            org.members[tenant.admins][user_id] = base + DAY_MS
+        appgroups = [g for g in org.groups if org.groups[g]["profile"]["name"].startswith(f"APPUSERS_{tenant.name}_")]
+        for k, user_id in enumerate(members):
+            if appgroups and k % 2 == 0:
+                org.members[appgroups[k % len(appgroups)]][user_id] = base + 2 * DAY_MS
+    # A few direct assignments, as admins make by hand (some on users since deprovisioned).
+    user_ids = list(org.users)
+    for k, user_id in enumerate(user_ids[3::11]):
+        org.app_direct.setdefault(products[k % len(products)], {})[user_id] = base + 3 * DAY_MS
+
+    for ptype in POLICY_TYPES:
+        for p in range(2 if ptype != "PASSWORD" else 1):
+            pid = org._next_id("00p")
+            ts = when(10, 300)
+            org.policies[pid] = {
+                "id": pid, "status": "ACTIVE", "name": "Default Policy" if p == 0 else f"{ptype.title()} {p}",
+                "description": None, "priority": p + 1, "system": p == 0, "conditions": None,
+                "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "type": ptype, "_links": {},
+            }
+            org.rules[pid] = [{
+                "id": org._next_id("0pr"), "status": "ACTIVE", "name": f"Rule {r + 1}", "priority": r + 1,
+                "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "system": r == 0, "conditions": {},
+                "actions": {}, "type": RULE_TYPE[ptype], "_links": {},
+            } for r in range(1 + p)]
+
+    if n_tenants >= 4:
+        _seed_breaks(org, products, now_ms)
+    for group_id, members in org.members.items():
+        if members:
+            org.groups[group_id]["lastMembershipUpdated"] = iso_ms(max(members.values()))
+
+
+def _app(app_id: str, name: str, label: str, mode: str, ts: int) -> dict[str, Any]:
+    return {
+        "id": app_id, "name": name, "label": label, "status": "ACTIVE", "created": iso_ms(ts),
+        "lastUpdated": iso_ms(ts), "signOnMode": mode, "features": [], "accessibility": {"selfService": False},
+        "visibility": {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False}},
+        "settings": {"app": {}}, "_links": {"users": {"href": f"/api/v1/apps/{app_id}/users"}},
+    }
+
+
+def _seed_breaks(org: Org, products: list[str], now_ms: int) -> None:
+    t0, t1, t2, t3 = org.tenants[:4]
+    ts = now_ms - 5 * DAY_MS
+    add = org.convention_breaks.append
+
+    orphan = org._next_id("0oa")
+    org.idps[orphan] = {"id": orphan, "type": "SAML2", "name": "orphan-tenant", "status": "ACTIVE",
+                        "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "protocol": {"type": "SAML2"}, "_links": {}}
+    add(ConventionBreak("idp_without_groups", (orphan,)))
+
+    org.groups[t0.admins]["profile"]["description"] = json.dumps({"tenantId": okta_id("0oa", "wrong", org.seed)})
+    add(ConventionBreak("admins_group_bad_tenant_id", (t0.admins, t0.idp_id)))
+
+    ghost_app = okta_id("0oa", "no-such-app", org.seed)
+    ghost = org._put_group(org._next_id("00g"), f"APPUSERS_{t1.name}_{ghost_app}", "an app long gone", ts)
+    first_role = next(iter(org.group_roles[t1.admins]))
+    org.role_targets[(t1.admins, first_role)].append(ghost)
+    add(ConventionBreak("appusers_unknown_app", (ghost, ghost_app)))
+
+    unassigned_app = next(p for p in products if not any(
+        org.groups[g]["profile"]["name"] == f"APPUSERS_{t2.name}_{p}" for g in org.groups))
+    loose = org._put_group(org._next_id("00g"), f"APPUSERS_{t2.name}_{unassigned_app}", "never assigned", ts)
+    first_role2 = next(iter(org.group_roles[t2.admins]))
+    org.role_targets[(t2.admins, first_role2)].append(loose)
+    add(ConventionBreak("appusers_not_assigned", (loose, unassigned_app)))
+
+    for role_id in list(org.group_roles.pop(t3.admins)):
+        org.role_targets.pop((t3.admins, role_id), None)
+    add(ConventionBreak("admins_group_missing_role", (t3.admins,)))
+
+    org.role_targets[(t1.admins, first_role)].append(t2.users)
+    add(ConventionBreak("admins_role_target_outside_tenant", (t1.admins, t2.users)))
+
+    t0_members = [u for u in org.members[t0.users] if u not in org.members[t0.admins]]
+    wanderer = t0_members[-1]
+    org.members[t1.users][wanderer] = ts
+    add(ConventionBreak("user_in_multiple_tenants", (wanderer,)))
+
+    t2_members = [u for u in org.members[t2.users] if u not in org.members[t2.admins] and u != wanderer]
+    intruder = t2_members[-1]
+    org.members[t3.admins][intruder] = ts
+    add(ConventionBreak("admin_not_tenant_user", (intruder, t3.admins)))

@@ -1,0 +1,257 @@
+"""The sandbox's HTTP side: Okta's routes, auth, Link pagination, rate limits and faults."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import orjson
+
+from oktually_pipeline.sandbox.clock import event_uuid, parse_iso_ms
+from oktually_pipeline.sandbox.filters import FilterError, parse_filter
+from oktually_pipeline.sandbox.ratelimit import bucket_of
+
+if TYPE_CHECKING:
+    from oktually_pipeline.sandbox import Sandbox
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{6,}$")
+_ROUTES = [
+    (re.compile(p), name)
+    for p, name in (
+        (r"^/api/v1/logs$", "logs"),
+        (r"^/api/v1/users$", "users"),
+        (r"^/api/v1/users/([^/]+)$", "user"),
+        (r"^/api/v1/groups$", "groups"),
+        (r"^/api/v1/groups/([^/]+)$", "group"),
+        (r"^/api/v1/groups/([^/]+)/users$", "group_users"),
+        (r"^/api/v1/groups/([^/]+)/roles$", "group_roles"),
+        (r"^/api/v1/groups/([^/]+)/roles/([^/]+)/targets/groups$", "role_targets"),
+        (r"^/api/v1/apps$", "apps"),
+        (r"^/api/v1/apps/([^/]+)$", "app"),
+        (r"^/api/v1/apps/([^/]+)/users$", "app_users"),
+        (r"^/api/v1/apps/([^/]+)/groups$", "app_groups"),
+        (r"^/api/v1/idps$", "idps"),
+        (r"^/api/v1/policies$", "policies"),
+        (r"^/api/v1/policies/([^/]+)/rules$", "policy_rules"),
+    )
+]
+# (default, max) page sizes, after Okta's reference.
+_LIMITS = {"users": (200, 200), "groups": (200, 10_000), "group_users": (1000, 1000), "apps": (20, 200),
+           "app_users": (50, 500), "app_groups": (20, 200), "idps": (20, 200), "policies": (200, 200),
+           "role_targets": (20, 200)}
+_ERRORS = {
+    400: ("E0000001", "Api validation failed"),
+    401: ("E0000011", "Invalid token provided"),
+    403: ("E0000006", "You do not have permission to perform the requested action"),
+    404: ("E0000007", "Not found: Resource not found"),
+    405: ("E0000022", "The endpoint does not support the provided HTTP method"),
+    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
+    500: ("E0000009", "Internal Server Error"),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, summary: str | None = None, code: str | None = None) -> None:
+        self.status = status
+        self.code = code or _ERRORS.get(status, ("E0000009", ""))[0]
+        self.summary = summary or _ERRORS.get(status, ("", "Error"))[1]
+
+
+def error_body(status: int, code: str, summary: str) -> bytes:
+    return orjson.dumps({"errorCode": code, "errorSummary": summary, "errorLink": code,
+                         "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
+
+
+def template_of(path: str) -> str:
+    parts = path.split("/")
+    return "/".join("{id}" if i > 3 and _ID.match(p) and p not in {"users", "groups", "roles", "targets", "rules"}
+                    else p for i, p in enumerate(parts))
+
+
+class Stats:
+    """Request counters, for tests that count API calls or prove no write ever arrived."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.total = 0
+            self.by_method_bucket: Counter[tuple[str, str]] = Counter()
+            self.by_template: Counter[str] = Counter()
+            self.by_status: Counter[int] = Counter()
+            self.non_get = 0
+            self.requests_429 = 0
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.total += 1
+            if path.startswith("/api/"):
+                self.by_method_bucket[(method, bucket_of(path))] += 1
+                self.by_template[template_of(path)] += 1
+                if method != "GET":
+                    self.non_get += 1
+            self.by_status[status] += 1
+            if status == 429:
+                self.requests_429 += 1
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        super().__init__(address, _Handler)
+        self.sandbox = sandbox
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, keep-alive requests stall ~40 ms.
+    disable_nagle_algorithm = True
+    server: SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # the sandbox stays quiet
+        pass
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
+              truncate: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Okta-Request-Id", event_uuid("req", time.time_ns())[:27])
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if truncate:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if truncate else body)
+        if truncate:
+            self.close_connection = True
+
+    def _refuse(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        path = urlsplit(self.path).path
+        if path == "/oauth2/v1/token" and self.server.sandbox.oauth is not None:
+            status, body = self.server.sandbox.oauth.token(self.headers, b"")
+            self.server.sandbox.stats.record(self.command, path, status)
+            self._send(status, body)
+            return
+        code, summary = _ERRORS[405]
+        self.server.sandbox.stats.record(self.command, path, 405)
+        self._send(405, error_body(405, code, summary), {"Allow": "GET"})
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        sandbox = self.server.sandbox
+        if path == "/oauth2/v1/token" and sandbox.oauth is not None:
+            length = int(self.headers.get("Content-Length") or 0)
+            status, body = sandbox.oauth.token(self.headers, self.rfile.read(length))
+            sandbox.stats.record("POST", path, status)
+            self._send(status, body)
+            return
+        self._refuse()
+
+    do_PUT = do_PATCH = do_DELETE = _refuse
+
+    def do_GET(self) -> None:
+        sandbox = self.server.sandbox
+        parts = urlsplit(self.path)
+        path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        status, body, headers, truncate = 200, b"", {}, False
+        try:
+            route, args = self._route(path)
+            scope_needed = sandbox.check_auth(self.headers.get("Authorization"), route)
+            del scope_needed
+            allowed, headers = sandbox.rate_limits.take(bucket_of(path))
+            dice = sandbox.dice
+            if not allowed or dice.storm():
+                headers["X-Rate-Limit-Remaining"] = "0"
+                raise ApiError(429)
+            if dice.roll(dice.faults.drop_connection_rate):
+                sandbox.stats.record("GET", path, 0)
+                self.close_connection = True
+                self.connection.close()
+                return
+            if dice.roll(dice.faults.error_rate):
+                status = int(dice.choice((500, 502, 503, 504)))  # type: ignore[arg-type]
+                raise ApiError(status, "Internal Server Error" if status == 500 else "Service Unavailable")
+            if dice.roll(dice.faults.slow_rate):
+                time.sleep(dice.faults.slow_seconds)
+            items, next_query = getattr(sandbox.api, route)(query, *args)
+            if route == "logs" and items:
+                items = self._mangle_events(items)
+            body = orjson.dumps(items)
+            if next_query is not None or route in _LIMITS or route == "logs":
+                links = [f'<{sandbox.url}{path}?{urlencode(query)}>; rel="self"']
+                if next_query is not None:
+                    links.append(f'<{sandbox.url}{path}?{urlencode(next_query)}>; rel="next"')
+                headers["Link"] = ", ".join(links)
+            if dice.broken(path) or dice.roll(dice.faults.malformed_rate):
+                body = body[:-2] + b"{]" if len(body) > 2 else b"[{"
+            elif dice.roll(dice.faults.invalid_utf8_rate):
+                body = body[:1] + b'"\xff\xfe",' + body[1:] if body != b"[]" else b'["\xff\xfe"]'
+            truncate = dice.roll(dice.faults.truncate_rate)
+        except ApiError as exc:
+            status = exc.status
+            body = error_body(exc.status, exc.code, exc.summary)
+        except FilterError as exc:
+            status = 400
+            body = error_body(400, "E0000031", f"Invalid search criteria: {exc}")
+        sandbox.stats.record("GET", path, status)
+        self._send(status, body, headers, truncate)
+
+    def _route(self, path: str) -> tuple[str, tuple[str, ...]]:
+        for pattern, name in _ROUTES:
+            m = pattern.match(path)
+            if m:
+                return name, m.groups()
+        raise ApiError(404, f"Not found: Resource not found: {path} (Route)")
+
+    def _mangle_events(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        dice = self.server.sandbox.dice
+        if dice.roll(dice.faults.missing_fields_rate):
+            items = [dict(e) for e in items]
+            victim = items[0]
+            victim.pop(dice.choice(("uuid", "published", "eventType")), None)  # type: ignore[arg-type]
+        if dice.roll(dice.faults.huge_string_rate):
+            items = [dict(e) for e in items]
+            items[-1]["displayMessage"] = "x" * 1_000_000
+        return items
+
+
+def parse_limit(query: dict[str, str], route: str, default: int | None = None, maximum: int | None = None) -> int:
+    dflt, mx = _LIMITS.get(route, (default or 100, maximum or 1000))
+    raw = query.get("limit")
+    if raw is None:
+        return dflt
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "Api validation failed: limit", "E0000001") from None
+    if value < 1:
+        raise ApiError(400, "Api validation failed: limit", "E0000001")
+    return min(value, mx)
+
+
+def parse_time_param(query: dict[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    try:
+        return parse_iso_ms(query[name])
+    except ValueError:
+        raise ApiError(400, f"Api validation failed: {name}", "E0000001") from None
+
+
+def compile_filter(text: str | None, allowed: set[str]):
+    return parse_filter(text, allowed) if text else None

@@ -1,0 +1,1 @@
+"""The Postgres warehouse: one schema per tenant, DDL from sql/, COPY-based loading."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: a real Postgres with a fresh database per test, and Dagster test instances.
+
+Tests use the Postgres at 127.0.0.1:5432 (trust auth, user postgres) when one is running, and an
+embedded pgserver otherwise. Each test that asks for `database_url` gets its own database, dropped
+afterwards, so tests never see each other's tenant schemas.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from oktually_pipeline.warehouse.engine import create_engine
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL to a maintenance database of a running Postgres server."""
+    explicit = os.environ.get("OKTUALLY_TEST_PG_URL")
+    if explicit:
+        yield explicit
+        return
+    if _port_open("127.0.0.1", 5432):
+        try:
+            psycopg.connect(LOCAL_PG, connect_timeout=3).close()
+            yield LOCAL_PG
+            return
+        except psycopg.Error:
+            pass
+    import pgserver
+
+    data_dir = Path(tmp_path_factory.mktemp("pg")) / "data"
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    yield f"postgresql://postgres:@/postgres?host={data_dir}"
+    server.cleanup()
+
+
+def _with_database(admin_url: str, name: str) -> str:
+    base, _, query = admin_url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for this test."""
+    name = f"okt_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(pg_admin_url, name)
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    eng = create_engine(database_url)
+    yield eng
+    eng.dispose()

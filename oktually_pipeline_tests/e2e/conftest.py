@@ -1,0 +1,315 @@
+"""End-to-end fixtures: Dagster's webserver and daemon as real processes, a sandbox org, Postgres.
+
+The processes run in their own process groups with known PIDs and are stopped by group, SIGTERM
+then SIGKILL (a `dagster dev` parent can leave its children behind; see the Dagster field notes).
+Dagster's storage and the warehouse are two fresh databases, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dagster as dg
+import httpx
+import psycopg
+import pytest
+import yaml
+
+from oktually_pipeline.dev import dagster_pg_url
+from oktually_pipeline.partitions import today_utc
+from oktually_pipeline.runs import prepare_dagster_home
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TENANT = "acme"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Callable[[], T], *, timeout: float, what: str, interval: float = 1.0) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (httpx.HTTPError, OSError) as exc:  # a server still starting
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Processes:
+    """Child processes, each the leader of its own process group."""
+
+    log_dir: Path
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.Popen:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+
+    def stop_all(self) -> None:
+        # dagster-webserver lets SIGTERM pass unanswered: a short grace, then SIGKILL.
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            alive = [p for p in self.procs.values() if _group_alive(p.pid)]
+            for proc in alive:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + grace
+            while any(_group_alive(p.pid) for p in alive) and time.monotonic() < deadline:
+                for proc in alive:
+                    proc.poll()
+                time.sleep(0.2)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    name = f"okt_e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = admin_url.partition("?")
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sandbox_org():
+    from oktually_pipeline.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(seed=11, tenants=2, users=40, events=900, days=3,
+                               tokens=("e2e-sandbox-token",))) as sb:
+        yield sb
+
+
+@contextmanager
+def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[str, str]]:
+    """Environment of a Postgres-backed Dagster instance reading the sandbox org; instance ready."""
+    with fresh_database(admin_url) as dagster_db, fresh_database(admin_url) as warehouse_db, \
+            pytest.MonkeyPatch.context() as mp:
+        tenants_file = tmp / "tenants.yaml"
+        tenants_file.write_text(yaml.safe_dump({"tenants": [
+            {"id": TENANT, "okta_url": sandbox.url, "token_env": "OKTUALLY_E2E_TOKEN_ACME"}]}))
+        env = {
+            **os.environ,
+            # Tools started by tools (`dagster-celery` runs `celery`) come from this venv.
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DAGSTER_HOME": str(tmp / "dagster_home"),
+            "DAGSTER_PG_URL": dagster_pg_url(dagster_db),
+            "OKTUALLY_DATABASE_URL": warehouse_db,
+            "OKTUALLY_TENANTS": str(tenants_file),
+            "OKTUALLY_HOME": str(tmp / "oktually_home"),
+            "OKTUALLY_EXTRACTS_URL": str(tmp / "extracts"),
+            "OKTUALLY_E2E_TOKEN_ACME": sandbox.token,
+            "OKTUALLY_ONBOARDING_DAYS": "1",
+            "OKTUALLY_EXECUTOR": "multiprocess",
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+        }
+        # This process reads the same instance: the storage URL must be in its environment too.
+        mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+        mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
+        home = prepare_dagster_home()
+        # Create Dagster's tables once, before several processes would race to.
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("tenant", [TENANT])
+        yield env
+
+
+@dataclass
+class Stack:
+    url: str
+    env: dict[str, str]
+    processes: Processes
+    home: Path
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+                              timeout=60)
+        response.raise_for_status()
+        body = response.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+
+@pytest.fixture(scope="session")
+def dagster_stack(pg_admin_url, tmp_path_factory, sandbox_org) -> Iterator[Stack]:
+    """dagster-webserver and dagster-daemon on a Postgres instance, the tenant partition present.
+
+    The partition is added up front, so the tenant sensor has nobody to onboard and the only runs
+    are the ones a test asks for (onboarding is covered by the sensor tests).
+    """
+    tmp = tmp_path_factory.mktemp("e2e")
+    with pipeline_environment(tmp, pg_admin_url, sandbox_org) as env:
+        processes = Processes(tmp)
+        port = free_port()
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        try:
+            processes.start("webserver", [str(BIN / "dagster-webserver"), "-w", workspace,
+                                          "-h", "127.0.0.1", "-p", str(port)], env)
+            processes.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], env)
+            url = f"http://127.0.0.1:{port}"
+
+            def ready() -> bool:
+                processes.check_alive()
+                return httpx.get(f"{url}/server_info", timeout=5).status_code == 200
+
+            wait_until(ready, timeout=120, what="the Dagster webserver")
+            stack = Stack(url, env, processes, Path(env["DAGSTER_HOME"]))
+            stop_timed_automation(stack)
+            yield stack
+        finally:
+            processes.stop_all()
+
+
+REPOSITORY = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    schedules { name scheduleState { id status } }
+    sensors { name sensorState { id status } }
+} } } }
+"""
+# Timed work would compete with a test's runs for the tenant's single slot (the hourly state run
+# takes minutes): the tests switch it off, as an operator can in the UI.
+TIMED = {"schedules": ["okta_log_events_hourly", "tenant_refresh_hourly"], "sensors": ["okta_log_events_sensor"]}
+
+
+def stop_timed_automation(stack: Stack) -> None:
+    repo = stack.graphql(REPOSITORY)["repositoriesOrError"]["nodes"][0]
+    for schedule in repo["schedules"]:
+        if schedule["name"] in TIMED["schedules"]:
+            stack.graphql("mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }",
+                          {"id": schedule["scheduleState"]["id"]})
+    for sensor in repo["sensors"]:
+        if sensor["name"] in TIMED["sensors"]:
+            stack.graphql("mutation($id: String) { stopSensor(id: $id) { __typename } }",
+                          {"id": sensor["sensorState"]["id"]})
+
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+    ... on PartitionSetNotFoundError { message }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { invalidOutputName }
+    ... on RunConflict { message }
+    ... on ConflictingExecutionParamsError { message }
+    ... on PresetNotFoundError { message }
+    ... on NoModeProvidedError { message }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { id status numPartitions }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+@dataclass
+class FinishedBackfill:
+    backfill_id: str
+    days: list[str]
+    runs: list[dg.DagsterRun]
+
+
+@pytest.fixture(scope="session")
+def finished_backfill(dagster_stack: Stack) -> FinishedBackfill:
+    """A System Log backfill of one tenant over the two past days, launched as the UI does."""
+    today = today_utc()
+    days = [str(today - timedelta(days=n)) for n in (2, 1)]
+    keys = [f"{day}|{TENANT}" for day in days]
+    data = dagster_stack.graphql(LAUNCH_BACKFILL, {"params": {
+        "assetSelection": [{"path": ["okta_log_events"]}],
+        "partitionNames": keys,
+        "title": "e2e: acme System Log",
+    }})
+    launched = data["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+
+    def done() -> str | None:
+        dagster_stack.processes.check_alive()
+        status = dagster_stack.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        return status["status"] if status["status"] not in ("REQUESTED", "CANCELING", "FAILING") else None
+
+    status = wait_until(done, timeout=180, interval=2, what=f"backfill {backfill_id}")
+    with dagster_stack.instance() as instance:
+        runs = list(instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id})))
+        errors = {
+            r.run_id: [e.message for e in instance.all_logs(r.run_id) if e.is_error or "failed" in (e.message or "")][-3:]
+            for r in runs if r.status != dg.DagsterRunStatus.SUCCESS
+        }
+    assert status == "COMPLETED_SUCCESS", (
+        status, errors, dagster_stack.processes.log("daemon"))
+    return FinishedBackfill(backfill_id, days, runs)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Lets fixtures see whether the test failed (the browser test keeps a screenshot then).
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

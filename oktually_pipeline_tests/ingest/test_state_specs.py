@@ -1,0 +1,129 @@
+"""The endpoint declarations against Okta's recorded object shapes and the warehouse DDL."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from oktually_pipeline.ingest import state_sql as q
+from oktually_pipeline.ingest.state_common import rows_of as _rows
+from oktually_pipeline.okta.endpoints import BY_TABLE, ENDPOINTS, okta_time, parse_time, upstream_tables
+from oktually_pipeline.warehouse.schema import ensure_tenant_schema, use_tenant_schema
+
+SAMPLES = Path("/work/shared/okta/api-samples")
+SAMPLE_OF = {
+    "users": "user.json", "groups": "group.json", "group_members": "group-member.json",
+    "apps": "app.json", "app_users": "app-user.json", "app_groups": "app-group.json",
+    "idps": "idp.json", "policies": "policy.json", "policy_rules": "policy-rule.json",
+    "group_roles": "group-role.json", "group_role_targets": "role-target-group.json",
+}
+
+
+def test_every_table_has_an_endpoint_and_an_asset_key() -> None:
+    assert set(SAMPLE_OF) == set(BY_TABLE)
+    assert [e.asset_key for e in ENDPOINTS] == [f"okta_{t}" for t in BY_TABLE]
+    seen: set[str] = set()
+    for ep in ENDPOINTS:
+        # Declared in dependency order, so a plain loop over ENDPOINTS loads like Dagster would.
+        assert set(upstream_tables(ep)) <= seen, ep.table
+        seen.add(ep.table)
+        if ep.child_of:
+            assert ep.child_of.parent in BY_TABLE
+            assert all("{" + c + "}" in ep.path for c in ep.bound_columns)
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="Okta samples not available")
+@pytest.mark.parametrize("table", sorted(SAMPLE_OF))
+def test_columns_extract_from_recorded_objects(table: str) -> None:
+    ep = BY_TABLE[table]
+    items = orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
+    bound = tuple(f"parent-{c}" for c in ep.bound_columns)
+    rows, newest = _rows(ep, items, bound)
+    assert len(rows) == len(items)
+    names = (*ep.all_columns, "raw")
+    for row, item in zip(rows, items):
+        record = dict(zip(names, row))
+        assert (orjson.loads(record["raw"]) if ep.keep_raw else item) == item
+        assert ep.keep_raw or record["raw"] is None
+        for k in ep.key:
+            assert record[k] is not None
+        for c in ep.columns:
+            if c.kind == "timestamp" and item.get(c.path):
+                assert isinstance(record[c.name], datetime) and record[c.name].tzinfo is not None
+    if ep.cursor:
+        assert newest is not None
+
+
+def test_users_sample_columns() -> None:
+    rows, newest = _rows(BY_TABLE["users"], orjson.loads((SAMPLES / "user.json").read_bytes()))
+    first = dict(zip((*BY_TABLE["users"].all_columns, "raw"), rows[0]))
+    assert first["login"] == "John.Doe-Assign-User-Role@example.com"
+    assert first["user_type_id"] == "otynwlw0pkLLUgtNG5d7"
+    assert first["last_login"] is None
+    assert newest == datetime(2025, 8, 7, 13, 11, 36, tzinfo=timezone.utc)
+
+
+def test_objects_without_a_key_are_skipped_not_fatal() -> None:
+    rows, _ = _rows(BY_TABLE["groups"], [{"profile": {"name": "x"}}, "junk", {"id": "00g1"}])
+    assert [r[0] for r in rows] == ["00g1"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2020-08-27T18:14:07.000Z", datetime(2020, 8, 27, 18, 14, 7, tzinfo=timezone.utc)),
+    ("2020-08-27T18:14:07Z", datetime(2020, 8, 27, 18, 14, 7, tzinfo=timezone.utc)),
+    ("2020-08-27T18:14:07", None), ("not a date", None), (None, None), (12, None),
+])
+def test_parse_time(value: object, expected: datetime | None) -> None:
+    assert parse_time(value) == expected
+
+
+def test_okta_time_has_milliseconds_and_z() -> None:
+    assert okta_time(datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)) == "2024-01-02T03:04:05.678Z"
+    assert okta_time(None) == "1970-01-01T00:00:00.000Z"
+
+
+def test_ddl_holds_every_declared_column_and_generated_sql_runs(engine: sa.Engine) -> None:
+    ensure_tenant_schema(engine, "acme")
+    now = datetime.now(timezone.utc)
+    with engine.connect() as conn, conn.begin():
+        use_tenant_schema(conn, "acme")
+        for ep in ENDPOINTS:
+            cols = set(conn.execute(sa.text(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'okta_acme' AND table_name = :t"), {"t": ep.table}).scalars())
+            assert cols == {*ep.all_columns, "raw", "deleted_at", "synced_at"}, ep.table
+            conn.exec_driver_sql(q.create_stage(ep))
+            conn.execute(sa.text(q.upsert(ep)))
+            if ep.child_of:
+                binds = {c: "x" for c in ep.bound_columns}
+                for since in (None, now):
+                    conn.execute(sa.text(q.parents_to_read(ep)), {"stream": ep.stream, "reconcile_since": since})
+                conn.execute(sa.text(q.remove_orphans(ep)))
+                conn.execute(sa.text(q.remove_orphan_syncs(ep)), {"stream": ep.stream})
+                for sql in q.remove_deleted_refs(ep):
+                    conn.execute(sa.text(sql))
+                conn.execute(sa.text(q.vanish(ep)), binds)
+                conn.execute(sa.text(q.remove_children_of(ep)), binds)
+                if q.mark_parent_gone(ep):
+                    conn.execute(sa.text(q.mark_parent_gone(ep)), binds)
+                conn.execute(sa.text(q.upsert_sync(ep)), {"stream": ep.stream, "parent_key": ["x"], **binds})
+                if ep.child_of.refresh_events:
+                    conn.execute(sa.text(q.mark_dirty_by_events(ep)), {
+                        "stream": ep.stream, "since": now, "until": now,
+                        **q.event_params(ep.child_of.refresh_events)})
+            else:
+                params = {"run_start": now, **({"slices": ["X"]} if ep.fan_out_column else {})}
+                conn.execute(sa.text(q.sweep(ep)), params)
+                if ep.delete_events:
+                    conn.execute(sa.text(q.mark_deleted_by_events(ep)), {
+                        "since": now, "until": now, **q.event_params(ep.delete_events)})
+
+
+def test_event_patterns_escape_like_wildcards() -> None:
+    params = q.event_params(BY_TABLE["app_users"].child_of.refresh_events)  # type: ignore[union-attr]
+    assert params == {"patterns": ["application.user\\_membership.%", "group.application\\_assignment.%"],
+                      "target_types": ["AppInstance"]}
+    assert q.event_params(BY_TABLE["users"].delete_events)["patterns"] == [  # type: ignore[arg-type]
+        "user.lifecycle.delete.completed"]

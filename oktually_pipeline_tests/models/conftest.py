@@ -1,0 +1,93 @@
+"""A small hand-written okta-dac org with one of each convention break, and its built models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from oktually_pipeline.models.materialize import materialize_model
+from oktually_pipeline.models.specs import in_build_order
+from oktually_pipeline.warehouse.schema import use_tenant_schema
+from oktually_pipeline_tests.models.fixtures import _scratch_database, module_engine, scratch_engine  # noqa: F401
+from oktually_pipeline_tests.models.org_rows import NOW, OrgRows, ago
+
+TENANT = "tiny"
+
+
+def tiny_org() -> OrgRows:
+    """Tenants spider (clean but for the breaks named below), lemur, gibbon (no groups), tarsier.
+
+    Breaks, one of each kind: gibbon has no groups; ADMINS_tarsier names another tenantId and holds no
+    role; APPUSERS_spider_0oaGone names no app; APPUSERS_lemur_app3 is not assigned; ADMINS_spider
+    targets USERS_lemur; u3 is a user of spider and lemur; u6 administers lemur without being a user.
+    """
+    org = OrgRows()
+    for i in range(1, 11):
+        org.user(f"u{i}", status="DEPROVISIONED" if i == 10 else "ACTIVE", deleted=i in (8, 9))
+    for app in ("app1", "app2", "app3"):
+        org.app(app, f"Product {app[-1]}")
+    org.tenant("0oaSpider", "spider", admins=("u1",), users=("u1", "u2", "u3", "u9"), apps=("app1", "app2"))
+    org.tenant("0oaLemur", "lemur", admins=("u4", "u6"), users=("u4", "u5", "u3", "u10"), apps=("app1",))
+    org.idp("0oaGibbon", "gibbon")
+    org.idp("0oaTarsier", "tarsier")
+    org.group("g_admins_tarsier", "ADMINS_tarsier", json.dumps({"tenantId": "0oaWrong"}))
+    org.group("g_users_tarsier", "USERS_tarsier").members("g_users_tarsier", "u7")
+    org.group("g_appusers_spider_gone", "APPUSERS_spider_0oaGone").members("g_appusers_spider_gone", "u2")
+    org.group("g_appusers_lemur_app3", "APPUSERS_lemur_app3").members("g_appusers_lemur_app3", "u4")
+    org.targets("g_admins_spider", "g_users_lemur")
+    org.group("g_super", "SUPERUSERS").members("g_super", "u7", "u8")
+    org.group("g_everyone", "Everyone", type="BUILT_IN").members("g_everyone", *(f"u{i}" for i in range(1, 11)))
+    org.members("g_appusers_spider_app1", "u1", "u2", "u9").members("g_appusers_lemur_app1", "u4", "u10")
+    org.app_user("app2", "u2").app_user("app2", "u10").app_user("app1", "u2", scope="GROUP")
+    org.role("g_super", "SUPER_ADMIN")
+    return org
+
+
+def query_on(engine: sa.Engine, tenant: str = TENANT) -> Callable[..., list[sa.Row]]:
+    """A function running SQL in the tenant's schema and returning its rows."""
+
+    def run(sql: str, **params) -> list[sa.Row]:
+        with engine.begin() as conn:
+            use_tenant_schema(conn, tenant)
+            result = conn.execute(sa.text(sql), params)
+            return list(result) if result.returns_rows else []
+    return run
+
+
+def build_models(engine: sa.Engine, tenant: str = TENANT, **params) -> dict[str, int]:
+    return {m.name: materialize_model(engine, tenant, m, {"as_of": NOW, **params}) for m in in_build_order()}
+
+
+def tiny_org_with_events() -> OrgRows:
+    org = tiny_org()
+    org.event("e1", "user.session.start", ago(1), "u1")
+    org.event("e2", "user.session.start", ago(1), "u3")
+    org.event("e3", "user.session.start", ago(1), "u2", result="FAILURE", reason="INVALID_CREDENTIALS")
+    org.event("e4", "user.session.start", ago(1), "u2", result="DENY", reason="Sign-on policy")
+    org.event("e5", "user.authentication.auth_via_mfa", ago(1), "u1")
+    org.event("e6", "user.session.start", ago(1), "nobody", result="FAILURE", reason="INVALID_CREDENTIALS")
+    org.event("e7", "user.session.start", ago(2), "u1")
+    org.event("e8", "user.account.privilege.grant", ago(3), "u7",
+              raw={"target": [{"type": "User", "id": "u1", "alternateId": "u1@example.com"}],
+                   "debugContext": {"debugData": {"privilegeGranted": "Super administrator"}}})
+    org.event("e9", "user.account.privilege.revoke", ago(200), "u7")
+    return org
+
+
+@pytest.fixture(scope="module")
+def tiny_shared(module_engine: sa.Engine) -> Callable[..., list[sa.Row]]:
+    """The tiny org and its models, built once per module; tests must not change them."""
+    tiny_org_with_events().insert(module_engine, TENANT)
+    build_models(module_engine)
+    return query_on(module_engine)
+
+
+@pytest.fixture
+def tiny(scratch_engine: sa.Engine) -> Callable[..., list[sa.Row]]:
+    """The tiny org and its models in the scratch database, free to change."""
+    tiny_org_with_events().insert(scratch_engine, TENANT)
+    build_models(scratch_engine)
+    return query_on(scratch_engine)

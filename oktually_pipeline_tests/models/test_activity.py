@@ -1,0 +1,75 @@
+"""The access and activity models on the hand-written org."""
+
+from __future__ import annotations
+
+from oktually_pipeline_tests.models.conftest import build_models
+from oktually_pipeline_tests.models.org_rows import NOW, ago
+
+
+def test_user_app_access_lists_every_path(tiny_shared) -> None:
+    rows = {(r.user_id, r.app_id, r.via, r.group_id) for r in tiny_shared("SELECT * FROM user_app_access")}
+    assert rows == {
+        ("u2", "app2", "direct", None),
+        ("u1", "app1", "group", "g_appusers_spider_app1"), ("u2", "app1", "group", "g_appusers_spider_app1"),
+        ("u4", "app1", "group", "g_appusers_lemur_app1"),
+    }  # u9 is deleted, u10 deactivated; u2's GROUP-scope app_users row is the group path, not another
+    path = tiny_shared("SELECT path FROM user_app_access WHERE user_id = 'u1'")[0].path
+    assert "APPUSERS_spider_app1" in path
+
+
+def test_admin_role_holders_through_groups_with_targets(tiny_shared) -> None:
+    rows = {(r.user_id, r.group_id, r.role_type): r for r in tiny_shared("SELECT * FROM admin_role_holders")}
+    assert set(rows) == {
+        ("u1", "g_admins_spider", "USER_ADMIN"), ("u4", "g_admins_lemur", "USER_ADMIN"),
+        ("u6", "g_admins_lemur", "USER_ADMIN"), ("u7", "g_super", "SUPER_ADMIN"),
+    }
+    assert rows["u1", "g_admins_spider", "USER_ADMIN"].target_group_ids == sorted(
+        ["g_admins_spider", "g_users_spider", "g_appusers_spider_app1", "g_appusers_spider_app2", "g_users_lemur"])
+    assert rows["u7", "g_super", "SUPER_ADMIN"].target_group_ids == []
+
+
+def test_signin_daily_counts_per_tenant(tiny_shared) -> None:
+    day = ago(1).date()
+    rows = {r.tenant_id: r for r in tiny_shared("SELECT * FROM signin_daily WHERE day = :d", d=day)}
+    assert set(rows) == {"0oaSpider", "0oaLemur", None}
+    spider = rows["0oaSpider"]
+    assert (spider.sign_ins, spider.failed_sign_ins, spider.distinct_users) == (2, 2, 2)
+    assert spider.failures_by_reason == {"INVALID_CREDENTIALS": 1, "Sign-on policy": 1}
+    assert (spider.mfa_verifications, spider.mfa_users) == (1, 1)
+    # u3 belongs to two tenants and counts in both; "nobody" in none.
+    assert (rows["0oaLemur"].sign_ins, rows["0oaLemur"].distinct_users) == (1, 1)
+    assert (rows[None].sign_ins, rows[None].failed_sign_ins) == (0, 1)
+    assert tiny_shared("SELECT sign_ins FROM signin_daily WHERE day = :d", d=ago(2).date())[0].sign_ins == 1
+
+
+def test_dormant_users_use_last_login_and_events(scratch_engine, tiny) -> None:
+    # Only u1, u2 (failed attempts only) and u3 appear in the log; nobody has a lastLogin.
+    dormant = {r.user_id for r in tiny("SELECT user_id FROM dormant_users")}
+    assert dormant == {"u2", "u4", "u5", "u6", "u7"}
+    tiny("UPDATE users SET last_login = :t WHERE id = 'u4'", t=ago(30))
+    tiny("UPDATE users SET last_login = :t WHERE id = 'u5'", t=ago(120))
+    build_models(scratch_engine, dormant_days=100)
+    rows = {r.user_id: r for r in tiny("SELECT * FROM dormant_users")}
+    assert set(rows) == {"u2", "u5", "u6", "u7"}
+    assert rows["u5"].days_since_sign_in == 120 and rows["u5"].threshold_days == 100
+    assert rows["u2"].never_signed_in and rows["u2"].tenant_ids == ["0oaSpider"]
+    assert rows["u2"].as_of == NOW
+
+
+def test_deprovisioned_with_access(tiny_shared) -> None:
+    rows = {(r.user_id, r.access, r.object_id) for r in tiny_shared("SELECT * FROM deprovisioned_with_access")}
+    # Deleted u8 and u9 still have rows (the loader lags); Everyone is not access.
+    assert rows == {
+        ("u10", "group_membership", "g_users_lemur"), ("u10", "group_membership", "g_appusers_lemur_app1"),
+        ("u10", "app_assignment", "app2"),
+        ("u8", "group_membership", "g_super"),
+        ("u9", "group_membership", "g_users_spider"), ("u9", "group_membership", "g_appusers_spider_app1"),
+    }
+
+
+def test_recent_admin_changes_within_window(scratch_engine, tiny) -> None:
+    rows = tiny("SELECT * FROM recent_admin_changes")
+    assert [(r.uuid, r.change, r.target_id, r.privileges) for r in rows] == [
+        ("e8", "grant", "u1", "Super administrator")]
+    build_models(scratch_engine, admin_changes_days=365)
+    assert {r.uuid for r in tiny("SELECT uuid FROM recent_admin_changes")} == {"e8", "e9"}

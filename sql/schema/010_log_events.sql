@@ -1,0 +1,19 @@
+-- The tenant's Okta System Log, one row per event; uuid makes re-reads of a page idempotent.
+CREATE TABLE IF NOT EXISTS log_events (
+    uuid                text PRIMARY KEY,
+    published           timestamptz NOT NULL,
+    event_type          text NOT NULL,
+    severity            text,
+    display_message     text,
+    actor_id            text,
+    actor_alternate_id  text,
+    client_ip           text,
+    outcome_result      text,
+    outcome_reason      text,
+    transaction_id      text,
+    raw                 jsonb NOT NULL,
+    ingested_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS log_events_published_idx ON log_events (published);
+CREATE INDEX IF NOT EXISTS log_events_type_published_idx ON log_events (event_type, published);
+CREATE INDEX IF NOT EXISTS log_events_actor_idx ON log_events (actor_id);
