@@ -14,7 +14,7 @@ import traceback
 from datetime import datetime, timezone
 
 from bench import log_events, many_tenants, rate_limited, state_scale
-from bench.common import ROOT, Figure, Section, machine
+from bench.common import ROOT, Section, machine
 
 NOT_YET = {
     "6": ("6. Against Airbyte's Okta source",

@@ -10,7 +10,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field

@@ -14,9 +14,9 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from bench.common import Figure, SandboxProcess, Section, bench_db, median, run_child
+from bench.common import Figure, SandboxProcess, Section, bench_db, median
 
 
 def child(url: str, token: str, db_url: str, n: str, home: str) -> dict:

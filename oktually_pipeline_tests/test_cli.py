@@ -51,6 +51,7 @@ def test_sync_runs_through_dagster_and_shows_in_the_instance(tmp_path: Path, mon
         write_tenants(tmp_path / "tenants.yaml", {"acme": sb}, monkeypatch)
         monkeypatch.setenv("OKTUALLY_DATABASE_URL", database_url)
         monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+        monkeypatch.delenv("DAGSTER_PG_URL", raising=False)  # the test's own SQLite instance
         assert main(["sync", "--tenant", "acme", "--days", "3"]) == 0
         expected_events = sb.events.count()
     out = capsys.readouterr().out

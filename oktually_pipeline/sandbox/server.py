@@ -142,14 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path = urlsplit(self.path).path
-        if path == "/oauth2/v1/token" and self.server.sandbox.oauth is not None:
-            status, body = self.server.sandbox.oauth.token(self.headers, b"")
-            self.server.sandbox.stats.record(self.command, path, status)
-            self._send(status, body)
-            return
+        # The token endpoint takes only POST; everything else the sandbox serves is read-only.
+        allow = "POST" if path == "/oauth2/v1/token" and self.server.sandbox.oauth is not None else "GET"
         code, summary = _ERRORS[405]
         self.server.sandbox.stats.record(self.command, path, 405)
-        self._send(405, error_body(405, code, summary), {"Allow": "GET"})
+        self._send(405, error_body(405, code, summary), {"Allow": allow})
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path

@@ -11,14 +11,13 @@ from oktually_pipeline.assets.state import STATE_ASSETS
 from oktually_pipeline.okta.endpoints import ENDPOINTS
 from oktually_pipeline.resources import OktaResource, WarehouseResource
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
-from oktually_pipeline_tests.ingest.state_helpers import live_keys, no_nagle
+from oktually_pipeline_tests.ingest.state_helpers import live_keys
 
 TOKEN = "00sandbox-state-assets-token-0123456789"
 
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=11, tenants=2, users=60, events=100, days=1, tokens=(TOKEN,))) as sb:
         yield sb
 

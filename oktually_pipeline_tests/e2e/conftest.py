@@ -156,14 +156,22 @@ def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[st
             "OKTUALLY_EXECUTOR": "multiprocess",
             "DAGSTER_DISABLE_TELEMETRY": "1",
         }
-        # This process reads the same instance: the storage URL must be in its environment too.
+        # Only while the instance is set up: later tests must not inherit this storage URL.
         mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
         mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
-        home = prepare_dagster_home()
+        prepare_dagster_home()
+        mp.undo()
         # Create Dagster's tables once, before several processes would race to.
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with open_instance(env) as instance:
             instance.add_dynamic_partitions("tenant", [TENANT])
         yield env
+
+
+def open_instance(env: dict[str, str]) -> dg.DagsterInstance:
+    """The Dagster instance of `env`, opened in this process (its storage URL comes from `env`)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
+        return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
 
 
 @dataclass
@@ -174,7 +182,7 @@ class Stack:
     home: Path
 
     def instance(self) -> dg.DagsterInstance:
-        return dg.DagsterInstance.from_config(str(self.home))
+        return open_instance(self.env)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},

@@ -19,7 +19,7 @@ import pytest
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.runs import TENANT_TAG, log_events_run_config
 from oktually_pipeline_tests.e2e.conftest import (
-    BIN, REPO_ROOT, TENANT, Processes, pipeline_environment, wait_until,
+    BIN, REPO_ROOT, TENANT, Processes, open_instance, pipeline_environment, wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,7 @@ def test_a_tenant_job_runs_on_celery_workers(celery_env, tmp_path):
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:],
                                     processes.log("celery-worker"))
 
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with open_instance(env) as instance:
         runs = list(instance.get_runs(filters=dg.RunsFilter(tags={"oktually/test": marker})))
         assert len(runs) == 1
         run = runs[0]

@@ -56,13 +56,6 @@ def endpoints() -> tuple[Endpoint, ...]:
                  else ep for ep in ENDPOINTS)
 
 
-def no_nagle(monkeypatch: Any) -> None:
-    """The sandbox writes headers and body separately; without TCP_NODELAY each keep-alive request
-    waits for a delayed ACK (~40 ms). Tests only."""
-    from oktually_pipeline.sandbox import server
-
-    monkeypatch.setattr(server._Handler, "disable_nagle_algorithm", True)
-
 
 @contextmanager
 def new_database(admin_url: str) -> Iterator[str]:

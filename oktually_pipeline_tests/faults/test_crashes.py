@@ -31,7 +31,6 @@ from oktually_pipeline_tests.faults.helpers import (
     log_start,
     mutate_org,
     new_database,
-    no_nagle,
     pull_log,
     warehouse,
 )
@@ -44,7 +43,6 @@ KILLED = -signal.SIGKILL
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=31, tenants=3, users=60, events=1200, days=2,
                                tokens=("00crash-suite-token-0123456789",))) as sb:
         yield sb

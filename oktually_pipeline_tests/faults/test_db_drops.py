@@ -25,7 +25,6 @@ from oktually_pipeline_tests.faults.helpers import (
     load_all_state,
     mutate_org,
     new_database,
-    no_nagle,
     pull_log,
     small_batches,
     stored_events,
@@ -37,7 +36,6 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=23, tenants=3, users=60, events=1200, days=2,
                                tokens=("00db-drop-token-abcdefghijklmnopq",))) as sb:
         yield sb

@@ -28,7 +28,6 @@ from oktually_pipeline_tests.faults.helpers import (
     load_all_state,
     mutate_org,
     new_database,
-    no_nagle,
     pull_log,
     warehouse,
 )
@@ -46,7 +45,6 @@ def everything(seed: int) -> Faults:
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=17, tenants=3, users=60, events=1500, days=2, window_seconds=1,
                                tokens=("00http-faults-token-abcdefghijklmn",))) as sb:
         yield sb

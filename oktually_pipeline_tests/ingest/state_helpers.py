@@ -18,13 +18,6 @@ from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_sche
 FAST = LoadOptions(events_settle=timedelta(0))
 
 
-def no_nagle(monkeypatch: Any) -> None:
-    """Work around a sandbox stall, in tests only: its handler sends headers and body in two
-    writes without TCP_NODELAY, so every keep-alive request waits ~40 ms for a delayed ACK."""
-    from oktually_pipeline.sandbox import server
-
-    monkeypatch.setattr(server._Handler, "disable_nagle_algorithm", True)
-
 
 def client_for(sb: Any, tenant_id: str = "acme") -> OktaClient:
     return OktaClient(sb.url, SswsAuth(Secret(sb.token)), tenant_id=tenant_id, max_backoff=0.05)

@@ -14,12 +14,10 @@ from oktually_pipeline.ingest.state import LoadOptions
 from oktually_pipeline.okta.endpoints import BY_TABLE
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline_tests.ingest.state_helpers import (
-    FAST,
     close_clients,
     live_keys,
     live_rows,
     load_all,
-    no_nagle,
     pull_events,
     scalar,
 )
@@ -31,7 +29,6 @@ OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules")
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=7, tenants=4, users=200, events=300, days=2, tokens=(TOKEN,))) as sb:
         yield sb
         close_clients()

@@ -17,7 +17,6 @@ from oktually_pipeline_tests.ingest.state_helpers import (
     close_clients,
     live_keys,
     load_all,
-    no_nagle,
     scalar,
 )
 
@@ -40,7 +39,6 @@ def kill_after(n: int):
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=5, tenants=4, users=200, events=50, days=1, tokens=(TOKEN,))) as sb:
         yield sb
         close_clients()
@@ -48,7 +46,6 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
 
 def _no_change_calls(tenants: int, users: int, engine: sa.Engine, tenant_id: str,
                      monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, int], int]:
-    no_nagle(monkeypatch)
     with Sandbox(SandboxConfig(seed=9, tenants=tenants, users=users, events=20, days=1, tokens=(TOKEN,))) as sb:
         first = load_all(sb, engine, tenant_id)
         sb.stats.reset()

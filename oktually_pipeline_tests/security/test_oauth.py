@@ -30,7 +30,6 @@ from oktually_pipeline.okta.oauth import (
 )
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline.tenants import TenantConfigError, load_tenants
-from oktually_pipeline_tests.faults.helpers import no_nagle
 from oktually_pipeline_tests.security.keys import (
     ec_key,
     other_rsa_key,
@@ -49,8 +48,6 @@ EC_CLIENT = "0oaoktuallyecservice"
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    mp = pytest.MonkeyPatch()
-    no_nagle(mp)
     clients = {
         CLIENT: {"public_key": public_pem(rsa_key()), "kid": "rsa-1"},
         LIMITED: {"public_key": rsa_key().public_key(), "scopes": ["okta.logs.read"]},
@@ -62,7 +59,6 @@ def sandbox() -> Iterator[Sandbox]:
         jwk.pop("d", None)
     with Sandbox(SandboxConfig(seed=4, tenants=3, users=40, events=300, days=1, oauth_clients=clients)) as sb:
         yield sb
-    mp.undo()
 
 
 @pytest.fixture(autouse=True)
@@ -231,6 +227,9 @@ def test_the_sandbox_checks_assertions_as_okta_does(sandbox: Sandbox) -> None:
     assert _post(sandbox, sign(_claims(sandbox)), scope="okta.users.manage").json()["error"] == "invalid_scope"
     assert _post(sandbox, sign(_claims(sandbox)), grant_type="password").json()["error"] == "unsupported_grant_type"
     assert httpx.get(f"{sandbox.url}/oauth2/v1/token").status_code == 404  # the token endpoint is POST only
+    for method in ("PUT", "PATCH", "DELETE"):
+        refused_method = httpx.request(method, f"{sandbox.url}/oauth2/v1/token", content=b"grant_type=x")
+        assert refused_method.status_code == 405 and refused_method.headers["Allow"] == "POST", method
     # An unknown or revoked token reads nothing.
     for credential in ("Bearer not-issued", "Bearer x"):
         assert httpx.get(f"{sandbox.url}/api/v1/users", headers={"Authorization": credential}).status_code == 401

@@ -19,7 +19,6 @@ from oktually_pipeline.okta.credentials import api_token, auth_for
 from oktually_pipeline.okta.oauth import clear_token_cache
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline.tenants import Tenant, TenantConfigError, load_tenants
-from oktually_pipeline_tests.faults.helpers import no_nagle
 from oktually_pipeline_tests.security.keys import ec_key, private_jwk, secret_fragments
 from oktually_pipeline_tests.security.moto import moto_server, point_aws_at, put_secret
 
@@ -34,14 +33,11 @@ def moto() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    mp = pytest.MonkeyPatch()
-    no_nagle(mp)
     jwk = json.loads(private_jwk(ec_key(), "ec-sm"))
     jwk.pop("d")
     with Sandbox(SandboxConfig(seed=6, tenants=3, users=30, events=100, days=1, tokens=(TOKEN,),
                                oauth_clients={"0oasecretsapp": {"jwks": [jwk]}})) as sb:
         yield sb
-    mp.undo()
 
 
 def tenant(tmp_path: Path, url: str, auth: str) -> Tenant:

@@ -95,7 +95,7 @@ def test_each_tenants_roles_reach_only_their_own_schema(tenants: tuple[str, list
                             f"INSERT INTO {sb_}.ingest_marks (stream) VALUES ('x')",
                             f"UPDATE {sb_}.ingest_marks SET cursor = 'x'", f"DELETE FROM {sb_}.users",
                             f"TRUNCATE {sb_}.ingest_marks", f"CREATE TABLE {sb_}.evil (x int)",
-                            f"DROP TABLE {sb_}.ingest_marks", f"CREATE TABLE public.evil (x int)"):
+                            f"DROP TABLE {sb_}.ingest_marks", "CREATE TABLE public.evil (x int)"):
                     assert _try(conn, role, sql) == DENIED, (role, sql)
             assert conn.execute(f"SELECT cursor FROM {sb_}.ingest_marks WHERE stream = 'probe'").fetchone()[0] == b
 
@@ -112,9 +112,7 @@ def test_each_tenants_roles_reach_only_their_own_schema(tenants: tuple[str, list
 def test_the_pipeline_loads_as_the_loader_on_shared_connections(tenants: tuple[str, list[str], str],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     url, (a, b, _), _ = tenants
-    from oktually_pipeline_tests.faults.helpers import no_nagle
 
-    no_nagle(monkeypatch)
     # One pooled connection for both tenants: tenant a's staging tables must not trip tenant b.
     engine = create_engine(url, pool_size=1, max_overflow=0)
     start = datetime.now(timezone.utc) - timedelta(days=2)

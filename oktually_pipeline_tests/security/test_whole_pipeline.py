@@ -29,7 +29,7 @@ import yaml
 
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline.warehouse.engine import create_engine
-from oktually_pipeline_tests.faults.helpers import new_database, no_nagle
+from oktually_pipeline_tests.faults.helpers import new_database
 from oktually_pipeline_tests.security.keys import pem, public_pem, rsa_key, secret_fragments
 from oktually_pipeline_tests.security.moto import REGION, moto_server, put_secret
 
@@ -55,9 +55,7 @@ def synced(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             _rec(method, path, status)
 
         sb.stats.record = recording  # type: ignore[method-assign]
-    with pytest.MonkeyPatch.context() as mp, moto_server() as moto, new_database(pg_admin_url) as db_url, \
-            acme, globex:
-        no_nagle(mp)
+    with moto_server() as moto, new_database(pg_admin_url) as db_url, acme, globex:
         put_secret(moto, "oktually/okta/acme", TOKEN)
         tenants_file = home / "tenants.yaml"
         tenants_file.write_text(yaml.safe_dump({"tenants": [
