@@ -10,13 +10,26 @@ import pytest
 import sqlalchemy as sa
 
 from oktually_pipeline.checks import (
-    CHECKS, KEY_UNIQUE, KEYED_TABLES, MARK_COVERS_EVENTS, ONE_ADMINS_AND_USERS_GROUP, REFERENCES_EXIST,
+    CHECKS,
+    KEY_UNIQUE,
+    KEYED_TABLES,
+    MARK_COVERS_EVENTS,
+    ONE_ADMINS_AND_USERS_GROUP,
+    REFERENCES_EXIST,
 )
-from oktually_pipeline.partitions import tenant_day_key, tenant_day_partitions, tenant_partitions
+from oktually_pipeline.partitions import (
+    tenant_day_key,
+    tenant_day_partitions,
+    tenant_partitions,
+)
 from oktually_pipeline.resources import WarehouseResource
 from oktually_pipeline.warehouse.schema import use_tenant_schema
 from oktually_pipeline_tests.models.conftest import TENANT, build_models, tiny_org
-from oktually_pipeline_tests.models.fixtures import _scratch_database, database_url_of, scratch_engine  # noqa: F401
+from oktually_pipeline_tests.models.fixtures import (  # noqa: F401
+    _scratch_database,
+    database_url_of,
+    scratch_engine,
+)
 from oktually_pipeline_tests.models.org_rows import ago
 
 

@@ -12,7 +12,11 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config
 
-from oktually_pipeline.executors import EXECUTORS, celery_executor_config, executor_from_env
+from oktually_pipeline.executors import (
+    EXECUTORS,
+    celery_executor_config,
+    executor_from_env,
+)
 from oktually_pipeline.runs import TENANT_TAG
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

@@ -8,7 +8,12 @@ import time
 
 import pytest
 
-from oktually_pipeline.dev import _group_alive, dagster_pg_url, dev_environment, stop_process_group
+from oktually_pipeline.dev import (
+    _group_alive,
+    dagster_pg_url,
+    dev_environment,
+    stop_process_group,
+)
 
 
 @pytest.mark.parametrize(("url", "expected"), [

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteRepositoryOrigin
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteRepositoryOrigin,
+)
 from dagster._core.run_coordinator import SubmitRunContext
 from dagster._core.test_utils import create_run_for_test
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin

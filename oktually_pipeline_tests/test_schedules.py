@@ -9,7 +9,11 @@ import pytest
 
 from oktually_pipeline.definitions import defs
 from oktually_pipeline.runs import TENANT_TAG, log_events_run_config
-from oktually_pipeline.schedules import closed_hour, okta_log_events_hourly, tenant_refresh_hourly
+from oktually_pipeline.schedules import (
+    closed_hour,
+    okta_log_events_hourly,
+    tenant_refresh_hourly,
+)
 
 
 def _tick(instance: dg.DagsterInstance, schedule: dg.ScheduleDefinition, at: datetime):

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,13 +22,13 @@ from typing import Any, TypeVar
 
 import dagster as dg
 import httpx
-import psycopg
 import pytest
 import yaml
 
 from oktually_pipeline.dev import dagster_pg_url
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.runs import prepare_dagster_home
+from oktually_pipeline_tests.databases import new_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -111,19 +110,6 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    name = f"okt_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin_url.partition("?")
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def sandbox_org():
     from oktually_pipeline.sandbox import Sandbox, SandboxConfig
@@ -136,7 +122,7 @@ def sandbox_org():
 @contextmanager
 def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[str, str]]:
     """Environment of a Postgres-backed Dagster instance reading the sandbox org; instance ready."""
-    with fresh_database(admin_url) as dagster_db, fresh_database(admin_url) as warehouse_db, \
+    with new_database(admin_url) as dagster_db, new_database(admin_url) as warehouse_db, \
             pytest.MonkeyPatch.context() as mp:
         tenants_file = tmp / "tenants.yaml"
         tenants_file.write_text(yaml.safe_dump({"tenants": [

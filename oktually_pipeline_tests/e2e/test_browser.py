@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from oktually_pipeline_tests.e2e.conftest import REPO_ROOT, TENANT, FinishedBackfill, Stack
+from oktually_pipeline_tests.e2e.conftest import (
+    REPO_ROOT,
+    TENANT,
+    FinishedBackfill,
+    Stack,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,13 @@ import pytest
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.runs import TENANT_TAG, log_events_run_config
 from oktually_pipeline_tests.e2e.conftest import (
-    BIN, REPO_ROOT, TENANT, Processes, open_instance, pipeline_environment, wait_until,
+    BIN,
+    REPO_ROOT,
+    TENANT,
+    Processes,
+    open_instance,
+    pipeline_environment,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow

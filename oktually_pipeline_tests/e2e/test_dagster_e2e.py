@@ -11,7 +11,13 @@ import sqlalchemy as sa
 
 from oktually_pipeline.runs import TENANT_TAG
 from oktually_pipeline.warehouse.engine import create_engine
-from oktually_pipeline_tests.e2e.conftest import REPOSITORY, TENANT, TIMED, FinishedBackfill, Stack
+from oktually_pipeline_tests.e2e.conftest import (
+    REPOSITORY,
+    TENANT,
+    TIMED,
+    FinishedBackfill,
+    Stack,
+)
 
 pytestmark = pytest.mark.slow
 

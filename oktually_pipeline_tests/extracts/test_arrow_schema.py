@@ -12,7 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from oktually_pipeline.extracts import LocalStore, publish_tenant
-from oktually_pipeline.extracts.arrow_schema import UnsafeNameError, safe_table_name, table_schema
+from oktually_pipeline.extracts.arrow_schema import (
+    UnsafeNameError,
+    safe_table_name,
+    table_schema,
+)
 from oktually_pipeline.extracts.reader import open_table
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema
 

@@ -17,7 +17,10 @@ from oktually_pipeline.extracts import S3Store, publish_tenant, store_from_url
 from oktually_pipeline.extracts.manifest import read_manifest
 from oktually_pipeline.extracts.reader import open_table
 from oktually_pipeline_tests.extracts.conftest import DAY0, REGION, S3Env, add_events
-from oktually_pipeline_tests.extracts.helpers import assert_matches_postgres, read_from_store
+from oktually_pipeline_tests.extracts.helpers import (
+    assert_matches_postgres,
+    read_from_store,
+)
 
 
 def all_keys(s3: S3Env) -> list[str]:

@@ -31,7 +31,11 @@ def main(argv: list[str]) -> int:
     from oktually_pipeline.okta.auth import Secret, SswsAuth
     from oktually_pipeline.okta.client import OktaClient
     from oktually_pipeline.warehouse.engine import create_engine
-    from oktually_pipeline_tests.faults.helpers import LOG_LIMIT, endpoints, small_batches
+    from oktually_pipeline_tests.faults.helpers import (
+        LOG_LIMIT,
+        endpoints,
+        small_batches,
+    )
 
     kill: dict[str, Any] | None = spec.get("kill")
     current = {"stream": "log_events" if spec["what"] == "log" else None}

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 
 from oktually_pipeline.ingest.log_events import pull_polling
@@ -55,20 +53,6 @@ def endpoints() -> tuple[Endpoint, ...]:
     return tuple(dataclasses.replace(ep, page_size=PAGE_SIZES[ep.table]) if ep.table in PAGE_SIZES and ep.page_size
                  else ep for ep in ENDPOINTS)
 
-
-
-@contextmanager
-def new_database(admin_url: str) -> Iterator[str]:
-    """A fresh database on the test server, dropped afterwards."""
-    name = f"okt_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin_url.partition("?")
-    try:
-        yield f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from oktually_pipeline.sandbox import Faults, Sandbox, SandboxConfig
+from oktually_pipeline_tests.databases import new_database
 from oktually_pipeline_tests.faults.helpers import (
     assert_log_complete,
     assert_log_consistent,
@@ -30,7 +31,6 @@ from oktually_pipeline_tests.faults.helpers import (
     load_all_state,
     log_start,
     mutate_org,
-    new_database,
     pull_log,
     warehouse,
 )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from oktually_pipeline.ingest.state import LoadOptions
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
+from oktually_pipeline_tests.databases import new_database
 from oktually_pipeline_tests.faults.helpers import (
     assert_log_complete,
     assert_log_consistent,
@@ -24,7 +25,6 @@ from oktually_pipeline_tests.faults.helpers import (
     assert_state_consistent,
     load_all_state,
     mutate_org,
-    new_database,
     pull_log,
     small_batches,
     stored_events,

@@ -17,6 +17,7 @@ from oktually_pipeline.ingest.state import load_state
 from oktually_pipeline.okta.errors import OktaError, OktaMalformedPageError
 from oktually_pipeline.sandbox import Faults, Sandbox, SandboxConfig
 from oktually_pipeline.warehouse.schema import tenant_schema
+from oktually_pipeline_tests.databases import new_database
 from oktually_pipeline_tests.faults.helpers import (
     FAST,
     assert_log_complete,
@@ -27,7 +28,6 @@ from oktually_pipeline_tests.faults.helpers import (
     endpoints,
     load_all_state,
     mutate_org,
-    new_database,
     pull_log,
     warehouse,
 )

@@ -6,7 +6,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from oktually_pipeline.ingest.log_events import PullResult, event_row, pull_bounded, pull_polling
+from oktually_pipeline.ingest.log_events import (
+    PullResult,
+    event_row,
+    pull_bounded,
+    pull_polling,
+)
 from oktually_pipeline.okta.auth import Secret, SswsAuth
 from oktually_pipeline.okta.client import OktaClient
 from oktually_pipeline.okta.errors import OktaAuthError, OktaMalformedPageError

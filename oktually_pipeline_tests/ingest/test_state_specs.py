@@ -9,7 +9,13 @@ import sqlalchemy as sa
 
 from oktually_pipeline.ingest import state_sql as q
 from oktually_pipeline.ingest.state_common import rows_of as _rows
-from oktually_pipeline.okta.endpoints import BY_TABLE, ENDPOINTS, okta_time, parse_time, upstream_tables
+from oktually_pipeline.okta.endpoints import (
+    BY_TABLE,
+    ENDPOINTS,
+    okta_time,
+    parse_time,
+    upstream_tables,
+)
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema, use_tenant_schema
 
 SAMPLES = Path("/work/shared/okta/api-samples")

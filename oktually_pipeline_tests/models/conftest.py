@@ -11,7 +11,11 @@ import sqlalchemy as sa
 from oktually_pipeline.models.materialize import materialize_model
 from oktually_pipeline.models.specs import in_build_order
 from oktually_pipeline.warehouse.schema import use_tenant_schema
-from oktually_pipeline_tests.models.fixtures import _scratch_database, module_engine, scratch_engine  # noqa: F401
+from oktually_pipeline_tests.models.fixtures import (  # noqa: F401
+    _scratch_database,
+    module_engine,
+    scratch_engine,
+)
 from oktually_pipeline_tests.models.org_rows import NOW, OrgRows, ago
 
 TENANT = "tiny"

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline_tests.models.conftest import build_models, query_on
 from oktually_pipeline_tests.models.sandbox_load import load_org
-from oktually_pipeline_tests.models.truth import COMPARED, Truth, expected_rows, model_rows
+from oktually_pipeline_tests.models.truth import (
+    COMPARED,
+    Truth,
+    expected_rows,
+    model_rows,
+)
 
 ORG = "chg"
 

@@ -18,7 +18,12 @@ from oktually_pipeline.models.specs import MODELS
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline_tests.models.conftest import query_on
 from oktually_pipeline_tests.models.sandbox_load import load_and_build
-from oktually_pipeline_tests.models.truth import COMPARED, Truth, expected_rows, model_rows
+from oktually_pipeline_tests.models.truth import (
+    COMPARED,
+    Truth,
+    expected_rows,
+    model_rows,
+)
 
 ORG = "sbx"
 DAYS = 3

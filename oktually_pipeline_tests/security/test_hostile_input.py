@@ -27,8 +27,16 @@ from oktually_pipeline.tenants import (
     validate_tenant_id,
 )
 from oktually_pipeline.warehouse.engine import create_engine
-from oktually_pipeline.warehouse.roles import ensure_tenant_roles, loader_role, reader_role
-from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_schema, use_tenant_schema
+from oktually_pipeline.warehouse.roles import (
+    ensure_tenant_roles,
+    loader_role,
+    reader_role,
+)
+from oktually_pipeline.warehouse.schema import (
+    ensure_tenant_schema,
+    tenant_schema,
+    use_tenant_schema,
+)
 
 # Seeded (derandomize) and bounded, so CI is repeatable and quick; no example database on disk.
 FAST = settings(max_examples=100, deadline=None, derandomize=True, database=None,
@@ -183,7 +191,7 @@ def test_extract_keys_are_plain_relative_paths_or_refused(key: str) -> None:
 @pytest.fixture(scope="module")
 def statements(pg_admin_url: str):
     """An engine on a fresh database recording every SQL statement it sends."""
-    from oktually_pipeline_tests.faults.helpers import new_database
+    from oktually_pipeline_tests.databases import new_database
 
     with new_database(pg_admin_url) as url:
         engine = create_engine(url)

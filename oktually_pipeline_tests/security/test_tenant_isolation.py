@@ -27,8 +27,12 @@ from oktually_pipeline.warehouse.roles import (
     loader_role,
     reader_role,
 )
-from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_schema, use_tenant_schema
-from oktually_pipeline_tests.faults.helpers import new_database
+from oktually_pipeline.warehouse.schema import (
+    ensure_tenant_schema,
+    tenant_schema,
+    use_tenant_schema,
+)
+from oktually_pipeline_tests.databases import new_database
 
 DENIED = "42501"  # insufficient_privilege
 

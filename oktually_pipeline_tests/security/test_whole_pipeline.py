@@ -29,8 +29,13 @@ import yaml
 
 from oktually_pipeline.sandbox import Sandbox, SandboxConfig
 from oktually_pipeline.warehouse.engine import create_engine
-from oktually_pipeline_tests.faults.helpers import new_database
-from oktually_pipeline_tests.security.keys import pem, public_pem, rsa_key, secret_fragments
+from oktually_pipeline_tests.databases import new_database
+from oktually_pipeline_tests.security.keys import (
+    pem,
+    public_pem,
+    rsa_key,
+    secret_fragments,
+)
 from oktually_pipeline_tests.security.moto import REGION, moto_server, put_secret
 
 REPO = Path(__file__).resolve().parents[2]
