@@ -12,8 +12,16 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.common import (Figure, SandboxProcess, Section, bench_db, cpu_now, median, peak_rss_mb,
-                          run_child)
+from bench.common import (
+    Figure,
+    SandboxProcess,
+    Section,
+    bench_db,
+    cpu_now,
+    median,
+    peak_rss_mb,
+    run_child,
+)
 
 TENANT = "bench"
 DAYS = 7

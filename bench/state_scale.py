@@ -15,7 +15,15 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.common import Figure, SandboxProcess, Section, bench_db, cpu_now, peak_rss_mb, run_child
+from bench.common import (
+    Figure,
+    SandboxProcess,
+    Section,
+    bench_db,
+    cpu_now,
+    peak_rss_mb,
+    run_child,
+)
 
 TENANT = "bench"
 

@@ -23,11 +23,20 @@ import dagster as dg
 import sqlalchemy as sa
 
 from oktually_pipeline.models.quality import (
-    Finding, dangling_references, duplicate_keys, log_mark_behind, tenant_group_drift, tenant_schemas_with,
+    Finding,
+    dangling_references,
+    duplicate_keys,
+    log_mark_behind,
+    tenant_group_drift,
+    tenant_schemas_with,
 )
 from oktually_pipeline.models.specs import MODELS
 from oktually_pipeline.okta.endpoints import ENDPOINTS
-from oktually_pipeline.partitions import TENANT_DIMENSION, tenant_day_partitions, tenant_partitions
+from oktually_pipeline.partitions import (
+    TENANT_DIMENSION,
+    tenant_day_partitions,
+    tenant_partitions,
+)
 from oktually_pipeline.resources import WarehouseResource
 
 KEY_UNIQUE = "key_unique"

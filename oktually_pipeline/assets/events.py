@@ -10,7 +10,11 @@ from typing import Literal
 import dagster as dg
 
 from oktually_pipeline.ingest.log_events import PullResult, pull_bounded, pull_polling
-from oktually_pipeline.partitions import DATE_DIMENSION, TENANT_DIMENSION, tenant_day_partitions
+from oktually_pipeline.partitions import (
+    DATE_DIMENSION,
+    TENANT_DIMENSION,
+    tenant_day_partitions,
+)
 from oktually_pipeline.resources import OktaResource, WarehouseResource
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_schema
 

@@ -7,7 +7,12 @@ from datetime import timedelta
 import dagster as dg
 
 from oktually_pipeline.ingest.state import LoadOptions, load_state
-from oktually_pipeline.okta.endpoints import BY_TABLE, ENDPOINTS, Endpoint, upstream_tables
+from oktually_pipeline.okta.endpoints import (
+    BY_TABLE,
+    ENDPOINTS,
+    Endpoint,
+    upstream_tables,
+)
 from oktually_pipeline.partitions import tenant_partitions
 from oktually_pipeline.resources import OktaResource, WarehouseResource
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_schema

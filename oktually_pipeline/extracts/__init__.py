@@ -6,6 +6,11 @@ guarantees.
 """
 
 from oktually_pipeline.extracts.publish import PublishResult, publish_tenant
-from oktually_pipeline.extracts.stores import ExtractStore, LocalStore, S3Store, store_from_url
+from oktually_pipeline.extracts.stores import (
+    ExtractStore,
+    LocalStore,
+    S3Store,
+    store_from_url,
+)
 
 __all__ = ["ExtractStore", "LocalStore", "PublishResult", "S3Store", "publish_tenant", "store_from_url"]

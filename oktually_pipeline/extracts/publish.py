@@ -30,9 +30,19 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from oktually_pipeline.extracts import snapshot as snap
-from oktually_pipeline.extracts.arrow_schema import TableSchema, quote_ident, table_schema
+from oktually_pipeline.extracts.arrow_schema import (
+    TableSchema,
+    quote_ident,
+    table_schema,
+)
 from oktually_pipeline.extracts.manifest import (
-    FileEntry, Manifest, ManifestError, TableEntry, manifest_key, read_manifest, tenant_folder,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    TableEntry,
+    manifest_key,
+    read_manifest,
+    tenant_folder,
 )
 from oktually_pipeline.extracts.stores import ExtractStore
 from oktually_pipeline.extracts.writer import WrittenFile, write_query

@@ -33,7 +33,7 @@ from oktually_pipeline.okta.client import OktaClient, Page, cursor_of
 from oktually_pipeline.okta.errors import OktaRequestError
 from oktually_pipeline.warehouse.copy import stage_rows
 from oktually_pipeline.warehouse.marks import advance_mark, read_mark
-from oktually_pipeline.warehouse.schema import use_tenant_schema
+from oktually_pipeline.warehouse.schema import refresh_statistics, use_tenant_schema
 from oktually_pipeline.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,7 @@ def _run_pages(
             result.cursor = cursor
         if on_page:
             on_page(result)
+    refresh_statistics(engine, tenant_id, "log_events", result.inserted)
 
 
 def pull_polling(

@@ -42,6 +42,7 @@ from oktually_pipeline.okta.client import OktaClient
 from oktually_pipeline.okta.endpoints import Endpoint, okta_time
 from oktually_pipeline.okta.errors import OktaAuthError, OktaRequestError
 from oktually_pipeline.warehouse.marks import advance_mark, read_mark
+from oktually_pipeline.warehouse.schema import refresh_statistics
 
 __all__ = ["LoadOptions", "LoadResult", "load_state"]
 
@@ -65,6 +66,7 @@ def load_state(
             _load_list(client, engine, tenant_id, ep, opts, result)
     finally:
         result.api_calls = client.requests_sent - calls_before
+    refresh_statistics(engine, tenant_id, ep.table, result.upserted + result.deleted_marked + result.removed)
     return result
 
 

@@ -7,7 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from oktually_pipeline.models.config import DEFAULT_ADMIN_CHANGES_DAYS, DEFAULT_DORMANT_DAYS
+from oktually_pipeline.models.config import (
+    DEFAULT_ADMIN_CHANGES_DAYS,
+    DEFAULT_DORMANT_DAYS,
+)
 from oktually_pipeline.models.specs import Model
 from oktually_pipeline.warehouse.schema import tenant_schema, use_tenant_schema
 from oktually_pipeline.warehouse.sqlfiles import load_sql

@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from oktually_pipeline import settings
+from oktually_pipeline.okta.egress import client_settings, is_tls_verification_error
 from oktually_pipeline.okta.errors import (
     OktaAuthError,
     OktaError,
@@ -30,7 +31,6 @@ from oktually_pipeline.okta.errors import (
     OktaUnavailableError,
     ReadOnlyViolation,
 )
-from oktually_pipeline.okta.egress import client_settings, is_tls_verification_error
 from oktually_pipeline.okta.pacing import RateLimitInfo, RateLimitPacer, bucket_for
 
 log = logging.getLogger(__name__)

@@ -69,7 +69,12 @@ def secrets_manager_client(region: str | None) -> Any:
 
 
 def _from_secrets_manager(tenant: Tenant, field: str, secret_id: str, kind: str) -> Secret:
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     where = _where(tenant, field)
     region = _region_for(secret_id)
@@ -160,7 +165,11 @@ def auth_for(tenant: Tenant) -> httpx.Auth:
         return SswsAuth(api_token(tenant))
     if tenant.oauth is None:
         raise TenantConfigError(f"{_where(tenant, 'token_env')}: give one of token_env, token_secret or oauth")
-    from oktually_pipeline.okta.oauth import PrivateKeyError, ServiceAppAuth, load_signing_key
+    from oktually_pipeline.okta.oauth import (
+        PrivateKeyError,
+        ServiceAppAuth,
+        load_signing_key,
+    )
 
     oauth = tenant.oauth
     field = "oauth.private_key_env" if oauth.private_key_env else "oauth.private_key_secret"

@@ -34,7 +34,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from oktually_pipeline import settings
 from oktually_pipeline.okta.auth import Secret
 from oktually_pipeline.okta.egress import client_settings, is_tls_verification_error
-from oktually_pipeline.okta.errors import OktaAuthError, OktaUnavailableError, ReadOnlyViolation
+from oktually_pipeline.okta.errors import (
+    OktaAuthError,
+    OktaUnavailableError,
+    ReadOnlyViolation,
+)
 
 log = logging.getLogger(__name__)
 

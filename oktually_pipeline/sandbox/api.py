@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from oktually_pipeline.sandbox.server import ApiError, compile_filter, parse_limit, parse_time_param
+from oktually_pipeline.sandbox.server import (
+    ApiError,
+    compile_filter,
+    parse_limit,
+    parse_time_param,
+)
 
 if TYPE_CHECKING:
     from oktually_pipeline.sandbox import Sandbox

@@ -15,7 +15,12 @@ from pathlib import Path
 import dagster as dg
 
 from oktually_pipeline import settings
-from oktually_pipeline.run_queue import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, tenant_of_run
+from oktually_pipeline.run_queue import (
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    tenant_of_run,
+)
 from oktually_pipeline.tenants import TenantConfigError, load_tenants
 
 ALERTS_FILE = "alerts.log"

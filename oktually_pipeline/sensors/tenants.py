@@ -15,7 +15,12 @@ import dagster as dg
 
 from oktually_pipeline.automation import tenant_run_tags
 from oktually_pipeline.jobs import okta_log_events_job, tenant_refresh_job
-from oktually_pipeline.partitions import TENANT_DIMENSION, tenant_day_key, tenant_partitions, today_utc
+from oktually_pipeline.partitions import (
+    TENANT_DIMENSION,
+    tenant_day_key,
+    tenant_partitions,
+    today_utc,
+)
 from oktually_pipeline.resources import OktaResource
 from oktually_pipeline.run_queue import RANGE_END_TAG, RANGE_START_TAG
 from oktually_pipeline.runs import log_events_run_config

@@ -28,6 +28,26 @@ def use_tenant_schema(conn: sa.Connection, tenant_id: str) -> None:
     conn.exec_driver_sql(switch_to_loader_sql(tenant_id))
 
 
+# Rows a load must have changed before it refreshes the table's planner statistics itself.
+BULK_CHANGE_ROWS = 5_000
+
+
+def refresh_statistics(engine: sa.Engine, tenant_id: str, table: str, changed_rows: int) -> bool:
+    """ANALYZE the tenant's `table` after a load that changed at least BULK_CHANGE_ROWS rows.
+
+    The models run right after the loads. After a bulk load the planner still has the statistics of
+    a nearly empty table until autovacuum gets round to it, and a plan built on those can take
+    minutes where seconds would do (tenant_app_entitlements at 2M memberships: 65 s against 0.3 s).
+    `table` is a code constant, never input. Returns whether it analysed.
+    """
+    if changed_rows < BULK_CHANGE_ROWS:
+        return False
+    with engine.connect() as conn, conn.begin():
+        use_tenant_schema(conn, tenant_id)
+        conn.exec_driver_sql(f"ANALYZE {table}")
+    return True
+
+
 def _search_path(conn: sa.Connection, tenant_id: str) -> None:
     conn.exec_driver_sql(f"SET LOCAL search_path TO {quoted_schema(tenant_id)}, pg_catalog, pg_temp")
 

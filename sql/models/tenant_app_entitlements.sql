@@ -11,13 +11,15 @@ WITH appusers AS (
     WHERE g.deleted_at IS NULL
       AND starts_with(g.name, 'APPUSERS_')
 ),
-members AS (
+members AS MATERIALIZED (
+    -- Only the APPUSERS_ groups' memberships (through the group_members key), aggregated once:
+    -- left to the planner, the aggregate over every membership can run again per group.
     -- Deleted users are gone from Okta, whatever membership rows still say.
     SELECT gm.group_id,
            array_agg(gm.user_id ORDER BY gm.user_id) AS user_ids
-    FROM group_members gm
+    FROM appusers a
+    JOIN group_members gm ON gm.group_id = a.group_id AND gm.deleted_at IS NULL
     JOIN users u ON u.id = gm.user_id AND u.deleted_at IS NULL
-    WHERE gm.deleted_at IS NULL
     GROUP BY gm.group_id
 )
 SELECT a.group_id,
