@@ -46,6 +46,9 @@ BENCH_TAG = "oktually/bench"  # on every run we launch, to tell ours from any ot
 JOB = "okta_log_events_job"
 ASSET_STEP = "okta_log_events"
 SELECTOR = {"repositoryLocationName": "oktually_pipeline", "repositoryName": "__repository__", "jobName": JOB}
+# The sandbox org's day of events; the timed wave finds an hour's worth of new ones at that rate.
+EVENTS_PER_DAY = 12_000
+NEW_EVENTS = 500
 # Timed work would add runs of its own (the log sensor asks for a run for every tenant that is
 # behind, which after the new events is all of them): switched off, as the e2e tests do.
 TIMED = {"schedules": ["okta_log_events_hourly", "tenant_refresh_hourly"], "sensors": ["okta_log_events_sensor"]}
@@ -177,6 +180,26 @@ class Processes:
         for proc in self.procs.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds of a process group's live processes, with those of the children they reaped.
+
+    Run workers are children of the daemon's code server and steps children of their run worker,
+    all in the daemon's group: a process that exits is counted in its parent once reaped.
+    """
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) != pgid:
+                continue
+            t = proc.cpu_times()
+        except (psutil.Error, ProcessLookupError):
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:
@@ -414,7 +437,7 @@ def measure(n: int, new_events: int) -> dict:
     tenants = tenant_ids(n)
     t_setup = time.time()
     setup: dict[str, float] = {}  # seconds from the start of the measurement, untimed phases
-    with SandboxProcess(seed=5, tenants=4, users=300, events=20_000, days=1) as sb, \
+    with SandboxProcess(seed=5, tenants=4, users=300, events=EVENTS_PER_DAY, days=1) as sb, \
             bench_db("dagster") as dagster_db, bench_db("tenants") as warehouse_db, \
             tempfile.TemporaryDirectory(prefix="bench-dagster-") as tmp_name:
         tmp = Path(tmp_name)
@@ -437,10 +460,13 @@ def measure(n: int, new_events: int) -> dict:
             sb.cmd(f"append {new_events}")
             requests = hourly_requests(instance, env)
 
+            groups = {name: procs.procs[name].pid for name in ("daemon", "webserver")}
+            cpu0 = {name: group_cpu(pgid) for name, pgid in groups.items()}
             submitted = time.time()
             run_ids = [launch(url, p) for p in requests]
             submit_s = time.time() - submitted
             records = wait_finished(instance, run_ids, procs, timeout=600)
+            cpu = {name: group_cpu(pgid) - cpu0[name] for name, pgid in groups.items()}
             lines = [timeline(instance, r) for r in records]
             others = [r.run_id for r in instance.get_runs() if r.tags.get(BENCH_TAG) is None]
             sandbox = sb.cmd("stats")
@@ -454,7 +480,7 @@ def measure(n: int, new_events: int) -> dict:
     last_end = max(t["end"] for t in lines if t["end"])
     return {
         "tenants": n, "new_events": new_events, "synced_first": synced, "succeeded": len(ok),
-        "total": last_end - submitted, "submit_all": submit_s,
+        "total": last_end - submitted, "submit_all": submit_s, "cpu_s": cpu,
         "setup": setup, "stopped": stopped,
         "max_concurrent_runs": max_concurrent_runs(),
         "peak_started": peak_concurrency([(t["start"], t["end"]) for t in ok]),
@@ -468,7 +494,7 @@ def measure(n: int, new_events: int) -> dict:
 
 def run(quick: bool) -> Section:
     n = 5 if quick else 20
-    m = measure(n, 500)
+    m = measure(n, NEW_EVENTS)
     med, mx = m["medians"], m["maxima"]
     sec = Section(f"5. Many tenants ({n} tenants' hourly System Log runs through Dagster's run queue)")
     sec.raw = m
@@ -510,4 +536,4 @@ if __name__ == "__main__":
     if mode == "first_sync":
         print(json.dumps(child_first_sync(*args)))
     elif mode == "measure":  # `python -m bench.many_tenants measure 5`: one measurement, raw JSON
-        print(json.dumps(measure(int(args[0]), 500), indent=1, default=str))
+        print(json.dumps(measure(int(args[0]), NEW_EVENTS), indent=1, default=str))

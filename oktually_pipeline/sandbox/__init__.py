@@ -32,6 +32,9 @@ from oktually_pipeline.sandbox.server import ApiError, SandboxServer, Stats
 __all__ = ["ConventionBreak", "Faults", "Sandbox", "SandboxConfig"]
 
 # Endpoint families and the OAuth scope each needs (Okta's OpenAPI `security` blocks).
+# The org's long-dormant users (lastLogin older than this) do not act in its System Log.
+DORMANT_DAYS = 90
+
 ROUTE_SCOPES = {
     "logs": "okta.logs.read", "users": "okta.users.read", "user": "okta.users.read",
     "groups": "okta.groups.read", "group": "okta.groups.read", "group_users": "okta.groups.read",
@@ -76,8 +79,13 @@ class Sandbox:
                        clock=self.clock, emit=self._emit)
         if cfg.extra_groups:
             _add_scale(self.org, cfg.extra_groups, cfg.extra_memberships, cfg.seed, now_ms)
+        # Users whose lastLogin is over DORMANT_DAYS old stay out of the log, as they would in a real
+        # org; otherwise a small org's events touch every user and nobody is ever dormant.
+        dormant_before = iso_ms(now_ms - DORMANT_DAYS * 86_400_000)
         actors = [Actor(u["id"], u["profile"]["login"], f"{u['profile']['firstName']} {u['profile']['lastName']}")
-                  for u in self.org.users.values() if u["status"] not in {"STAGED", "DEPROVISIONED"}]
+                  for u in self.org.users.values()
+                  if u["status"] not in {"STAGED", "DEPROVISIONED"}
+                  and not (u["lastLogin"] and u["lastLogin"] < dormant_before)]
         self.events = EventLog(
             seed=cfg.seed, count=cfg.events, start_ms=now_ms - cfg.days * 86_400_000, end_ms=now_ms,
             clock=self.clock, actors=actors,
