@@ -1,26 +1,28 @@
 """Benchmark 5: many tenants' hourly System Log runs through Dagster's run queue, and Dagster's cost per run.
 
-As production runs them: a Postgres-backed Dagster instance with the repository's dagster.yaml
-(TenantQueuedRunCoordinator, max_concurrent_runs, one run per `oktually/tenant` at a time),
-`dagster-webserver` and `dagster-daemon run` as real processes in their own process groups, and
-runs launched by the daemon's DefaultRunLauncher (a run worker process per run, the step in a
-subprocess of it: the multiprocess executor). N tenants (t00..), each its own warehouse schema
-and Dagster partition, all read one sandbox org in its own process, with one token from an
-environment variable.
+As production runs them: a Postgres-backed Dagster instance (a fresh database; another for the
+warehouse) with the repository's dagster.yaml (TenantQueuedRunCoordinator, max_concurrent_runs,
+one run per `oktually/tenant` at a time), `dagster-webserver` and `dagster-daemon run` as
+processes in their own process groups, and runs launched by the daemon's DefaultRunLauncher: a
+run worker process per run, each step of it (the asset, then its two checks) in a subprocess
+(the multiprocess executor). N tenants (t00..), each its own warehouse schema and Dagster
+partition, all read one sandbox org in its own process, with one token from an environment variable.
 
-The tenant partitions are added before the daemon starts (the tenant sensor has nobody to
-onboard), and the hourly schedules and the System Log sensor are switched off through GraphQL
-before it starts too, so the only runs are ours. Each tenant is first synced once, untimed, with
-`execute_in_process` while the webserver starts. Then new events arrive and the timed wave is
-launched: for every tenant the run the hourly schedule requests (`okta_log_events_job`, its
-partition key, run config and tags, from the schedule's own function), through the webserver's
-GraphQL `launchRun`, so it enters the queue and the daemon dequeues it under the limits. Each
-run's timeline comes from its run record and event log.
+The tenant partitions are added before anything starts (the tenant sensor has nobody to onboard),
+and the hourly schedules, the System Log sensor and the derived automation are switched off through
+GraphQL before the daemon starts, so the only runs are ours. Each tenant is first synced once,
+untimed, with `execute_in_process` while the webserver and the daemon start. Then new events
+arrive and the timed wave is submitted: for every tenant the run the hourly schedule requests
+(`okta_log_events_job`, its partition key, run config and tags, from the schedule's own function),
+through the webserver's GraphQL `launchRun`, so it enters the queue and the daemon dequeues it
+under the limits. Each run's timeline comes from its run record and event log; CPU from the
+daemon's process group. Everything is stopped by process group and the databases dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -49,9 +51,13 @@ SELECTOR = {"repositoryLocationName": "oktually_pipeline", "repositoryName": "__
 # The sandbox org's day of events; the timed wave finds an hour's worth of new ones at that rate.
 EVENTS_PER_DAY = 12_000
 NEW_EVENTS = 500
-# Timed work would add runs of its own (the log sensor asks for a run for every tenant that is
-# behind, which after the new events is all of them): switched off, as the e2e tests do.
-TIMED = {"schedules": ["okta_log_events_hourly", "tenant_refresh_hourly"], "sensors": ["okta_log_events_sensor"]}
+# Automation that would add runs of its own, switched off as an operator can in the UI: the log
+# sensor asks for a run for every tenant that is behind (after the new events, all of them), and
+# the derived automation follows each new System Log materialization with a model run for that
+# tenant, which would take the tenant's slot and a queue slot in the middle of the wave. The e2e
+# tests switch off the first three; the fourth only matters for a wave longer than its 60 s tick.
+AUTOMATION = {"schedules": ["okta_log_events_hourly", "tenant_refresh_hourly"],
+              "sensors": ["okta_log_events_sensor", "derived_automation_sensor"]}
 
 
 def tenant_ids(n: int) -> list[str]:
@@ -161,6 +167,7 @@ class Processes:
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
     def check_alive(self) -> None:
+        # The first sync ends by design; its exit code is read where it is awaited.
         for name, proc in self.procs.items():
             if proc.poll() is not None and name != "first_sync":
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
@@ -249,21 +256,25 @@ mutation Launch($params: ExecutionParams!) {
 """
 
 
-def stop_timed_automation(url: str) -> list[str]:
-    """Switch off the hourly schedules and the System Log sensor, as an operator can in the UI."""
+def stop_automation(url: str) -> list[str]:
+    """Switch off the hourly schedules, the System Log sensor and the derived automation."""
     repo = graphql(url, REPOSITORY)["repositoriesOrError"]["nodes"][0]
-    stopped = []
     for schedule in repo["schedules"]:
-        if schedule["name"] in TIMED["schedules"]:
+        if schedule["name"] in AUTOMATION["schedules"]:
             graphql(url, "mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }",
                     {"id": schedule["scheduleState"]["id"]})
-            stopped.append(schedule["name"])
     for sensor in repo["sensors"]:
-        if sensor["name"] in TIMED["sensors"]:
+        if sensor["name"] in AUTOMATION["sensors"]:
             graphql(url, "mutation($id: String) { stopSensor(id: $id) { __typename } }",
                     {"id": sensor["sensorState"]["id"]})
-            stopped.append(sensor["name"])
-    return stopped
+    # Read back: a renamed schedule or a failed mutation must not go unnoticed.
+    repo = graphql(url, REPOSITORY)["repositoriesOrError"]["nodes"][0]
+    states = {**{s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]},
+              **{s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}}
+    wanted = AUTOMATION["schedules"] + AUTOMATION["sensors"]
+    if any(states.get(name) != "STOPPED" for name in wanted):
+        raise RuntimeError(f"automation still on: {states}")
+    return wanted
 
 
 def hourly_requests(instance, env: dict[str, str]) -> list[dict]:
@@ -329,7 +340,7 @@ def start_daemon(procs: Processes, env: dict[str, str], instance) -> None:
 
 
 def first_sync(procs: Processes, env: dict[str, str], tenants: list[str]) -> subprocess.Popen:
-    """Each tenant's first sync, untimed, in a child while the webserver starts."""
+    """Each tenant's first sync, untimed, in a child while the webserver and the daemon start."""
     return procs.start("first_sync", [PY, "-m", "bench.many_tenants", "first_sync", ",".join(tenants)], env)
 
 
@@ -379,6 +390,10 @@ def timeline(instance, record) -> dict[str, Any]:
         if event is None:
             if entry.user_message.startswith(f"{t['tenant']}: {{"):
                 t["asset_done"] = entry.timestamp  # the asset's last log line, just before it returns
+        elif event.event_type == E.ENGINE_EVENT and (event.message or "").startswith("Started process for run"):
+            # The code server's StartRun (so the daemon's launch) returns once the spawned run
+            # worker has loaded the run: this is that moment.
+            t.setdefault("worker_up", entry.timestamp)
         elif event.event_type in run_events:
             t.setdefault(run_events[event.event_type], entry.timestamp)
         elif event.event_type in step_events and event.step_key:
@@ -405,6 +420,7 @@ def spans(t: dict[str, Any]) -> dict[str, float]:
     return {
         "queued": launched - t["created"],             # waiting in the queue for the daemon
         "worker_start": t["start"] - launched,         # DefaultRunLauncher: run worker process up
+        "launch": t.get("worker_up", t["start"]) - launched,  # how long the launch held the daemon
         "queue_wait": t["start"] - t["created"],       # both: create_timestamp -> start_time
         "run_wall": t["end"] - t["start"],             # start_time -> end_time
         "asset_step": asset["end"] - asset["start"],   # the okta_log_events step itself
@@ -433,10 +449,68 @@ def peak_concurrency(intervals: list[tuple[float, float]]) -> int:
 # -- the measurement ---------------------------------------------------------------------------
 
 
+def bring_up(procs: Processes, env: dict[str, str], instance, tenants: list[str]) -> tuple[str, dict]:
+    """Webserver, automation off, daemon, and every tenant's first sync; untimed. Returns the URL."""
+    t0 = time.time()
+    took: dict[str, Any] = {}  # seconds from the start, per phase
+    # The first sync shares the cores with the webserver's and the daemon's start: all untimed.
+    sync = first_sync(procs, env, tenants)
+    url = start_webserver(procs, env)
+    took["webserver_s"] = time.time() - t0
+    # Off before the daemon starts: its first sensor ticks would otherwise launch runs.
+    took["stopped"] = stop_automation(url)
+    start_daemon(procs, env, instance)
+    took["daemon_s"] = time.time() - t0
+    if sync.wait(timeout=600) != 0:
+        raise RuntimeError("first sync failed:\n" + procs.log("first_sync"))
+    took["synced_first"] = json.loads(procs.log("first_sync").strip().splitlines()[-1])["synced"]
+    took["first_sync_s"] = time.time() - t0
+    return url, took
+
+
+def timed_wave(url: str, procs: Processes, instance, requests: list[dict]) -> dict:
+    """Submit every request through GraphQL, wait for all the runs to end, read their timelines."""
+    groups = {name: procs.procs[name].pid for name in ("daemon", "webserver")}
+    cpu0 = {name: group_cpu(pgid) for name, pgid in groups.items()}
+    submitted = time.time()
+    run_ids = [launch(url, p) for p in requests]
+    submit_s = time.time() - submitted
+    records = wait_finished(instance, run_ids, procs, timeout=600)
+    cpu = {name: group_cpu(pgid) - cpu0[name] for name, pgid in groups.items()}
+    failed = {r.dagster_run.run_id: [e.user_message[:300] for e in instance.all_logs(r.dagster_run.run_id)
+                                     if e.is_dagster_event and e.dagster_event.is_failure][-3:]
+              for r in records if r.dagster_run.status.value != "SUCCESS"}
+    others = [{"job": r.job_name, "trigger": r.tags.get("oktually/trigger"), "status": r.status.value}
+              for r in instance.get_runs() if r.tags.get(BENCH_TAG) is None]
+    return {"submitted": submitted, "submit_all": submit_s, "cpu_s": cpu, "failed": failed, "other_runs": others,
+            "lines": [timeline(instance, r) for r in records]}
+
+
+def summarize(wave: dict) -> dict:
+    lines = wave.pop("lines")
+    ok = [t for t in lines if t["status"] == "SUCCESS"]
+    if not ok:
+        raise RuntimeError(f"no run succeeded: {wave['failed']}")
+    parts = [spans(t) for t in ok]
+    launched = sorted(t.get("launched", t["start"]) for t in ok)
+    return {
+        **wave, "succeeded": len(ok),
+        "total": max(t["end"] for t in lines if t["end"]) - wave["submitted"],
+        "cpu_per_run": wave["cpu_s"]["daemon"] / len(lines),
+        "cores_busy": wave["cpu_s"]["daemon"] / (max(t["end"] for t in lines if t["end"]) - wave["submitted"]),
+        "max_concurrent_runs": max_concurrent_runs(),
+        "peak_started": peak_concurrency([(t["start"], t["end"]) for t in ok]),
+        "peak_launched": peak_concurrency([(t.get("launched", t["start"]), t["end"]) for t in ok]),
+        # The daemon launches queued runs one at a time: the spacing of those launches.
+        "launch_gap": median([b - a for a, b in itertools.pairwise(launched)]),
+        "medians": {k: median([p[k] for p in parts]) for k in parts[0]},
+        "maxima": {k: max(p[k] for p in parts) for k in parts[0]},
+        "runs": [{**t, **(spans(t) if t["status"] == "SUCCESS" else {})} for t in lines],
+    }
+
+
 def measure(n: int, new_events: int) -> dict:
     tenants = tenant_ids(n)
-    t_setup = time.time()
-    setup: dict[str, float] = {}  # seconds from the start of the measurement, untimed phases
     with SandboxProcess(seed=5, tenants=4, users=300, events=EVENTS_PER_DAY, days=1) as sb, \
             bench_db("dagster") as dagster_db, bench_db("tenants") as warehouse_db, \
             tempfile.TemporaryDirectory(prefix="bench-dagster-") as tmp_name:
@@ -445,88 +519,79 @@ def measure(n: int, new_events: int) -> dict:
         procs = Processes(tmp)
         instance = open_instance(env, tenants)
         try:
-            # The first sync shares the two cores with the webserver's and the daemon's start: all untimed.
-            sync = first_sync(procs, env, tenants)
-            url = start_webserver(procs, env)
-            setup["webserver_s"] = time.time() - t_setup
-            # Off before the daemon starts: its first sensor tick would otherwise launch runs.
-            stopped = stop_timed_automation(url)
-            start_daemon(procs, env, instance)
-            setup["daemon_s"] = time.time() - t_setup
-            if sync.wait(timeout=600) != 0:
-                raise RuntimeError("first sync failed:\n" + procs.log("first_sync"))
-            synced = json.loads(procs.log("first_sync").strip().splitlines()[-1])["synced"]
-            setup["first_sync_s"] = time.time() - t_setup
+            url, setup = bring_up(procs, env, instance, tenants)
             sb.cmd(f"append {new_events}")
-            requests = hourly_requests(instance, env)
-
-            groups = {name: procs.procs[name].pid for name in ("daemon", "webserver")}
-            cpu0 = {name: group_cpu(pgid) for name, pgid in groups.items()}
-            submitted = time.time()
-            run_ids = [launch(url, p) for p in requests]
-            submit_s = time.time() - submitted
-            records = wait_finished(instance, run_ids, procs, timeout=600)
-            cpu = {name: group_cpu(pgid) - cpu0[name] for name, pgid in groups.items()}
-            lines = [timeline(instance, r) for r in records]
-            others = [r.run_id for r in instance.get_runs() if r.tags.get(BENCH_TAG) is None]
-            sandbox = sb.cmd("stats")
+            wave = timed_wave(url, procs, instance, hourly_requests(instance, env))
+            wave["sandbox_429"] = sb.cmd("stats").get("429")
         finally:
             t_stop = time.time()
             procs.stop_all()
             instance.dispose()
-            setup["stop_s"] = time.time() - t_stop
-    ok = [t for t in lines if t["status"] == "SUCCESS"]
-    parts = [spans(t) for t in ok]
-    last_end = max(t["end"] for t in lines if t["end"])
-    return {
-        "tenants": n, "new_events": new_events, "synced_first": synced, "succeeded": len(ok),
-        "total": last_end - submitted, "submit_all": submit_s, "cpu_s": cpu,
-        "setup": setup, "stopped": stopped,
-        "max_concurrent_runs": max_concurrent_runs(),
-        "peak_started": peak_concurrency([(t["start"], t["end"]) for t in ok]),
-        "peak_launched": peak_concurrency([(t.get("launched", t["start"]), t["end"]) for t in ok]),
-        "other_runs": others, "sandbox_429": sandbox.get("429"),
-        "medians": {k: median([p[k] for p in parts]) for k in (parts[0] if parts else {})},
-        "maxima": {k: max(p[k] for p in parts) for k in (parts[0] if parts else {})},
-        "runs": [{**t, **(spans(t) if t["status"] == "SUCCESS" else {})} for t in lines],
-    }
+        setup["stop_s"] = time.time() - t_stop
+    return {"tenants": n, "new_events": new_events, "setup": setup, **summarize(wave)}
 
 
 def run(quick: bool) -> Section:
     n = 5 if quick else 20
     m = measure(n, NEW_EVENTS)
-    med, mx = m["medians"], m["maxima"]
+    med, mx, limit = m["medians"], m["maxima"], m["max_concurrent_runs"]
     sec = Section(f"5. Many tenants ({n} tenants' hourly System Log runs through Dagster's run queue)")
     sec.raw = m
+    if n <= limit:
+        bound = f"{n} runs can never reach max_concurrent_runs {limit}"
+    elif m["peak_launched"] < limit:
+        bound = (f"max_concurrent_runs {limit} was never reached: the daemon launches queued runs one at a time, and "
+                 "each launch waits until the code server's freshly spawned run worker process reports in, so "
+                 f"launches came {m['launch_gap']:.1f} s apart (median) and early runs ended before the queue "
+                 "could fill every slot")
+    else:
+        bound = f"the queue held the other runs back at max_concurrent_runs {limit}"
     sec.text = (
-        f"A Postgres-backed Dagster instance with the repository's dagster.yaml (TenantQueuedRunCoordinator, "
-        f"max_concurrent_runs {m['max_concurrent_runs']}, one run per `oktually/tenant`), `dagster-webserver` and "
-        "`dagster-daemon run` as real processes; runs launched by the DefaultRunLauncher (a run worker process per "
-        "run, the step in a subprocess of it). Hourly schedules and the System Log sensor switched off, tenant "
-        f"partitions added up front, so only these runs ran. {n} tenants read the same sandbox org (own process); "
-        f"each was synced once untimed (`execute_in_process`), then {m['new_events']} new events arrived and the "
-        f"hourly schedule's {n} requests (`okta_log_events_job`, today's `date|tenant` partition, mode "
-        "incremental, its tags) were submitted one after another through GraphQL `launchRun` and left to the "
-        "queue. Wall time runs from the first submit to the last run's end. Per run: queue wait = record "
-        "created -> RUN_START (of which in the queue until the daemon launched it, then the run worker's "
-        "process start), run wall = RUN_START -> RUN_SUCCESS, step = the `okta_log_events` step's "
-        "STEP_START -> STEP_SUCCESS, Dagster overhead = run wall - step (excludes the run worker's start; "
-        "\"launch to end\" includes it). Everything shares the machine's cores, so the step times include "
-        "contention with the other runs' process starts."
+        "As in production: a Postgres-backed Dagster instance with the repository's dagster.yaml "
+        f"(TenantQueuedRunCoordinator, max_concurrent_runs {limit}, one run per `oktually/tenant`), "
+        "`dagster-webserver` and `dagster-daemon run` as processes of their own, runs launched by the daemon's "
+        "DefaultRunLauncher (a run worker process per run, started by the code server) with the multiprocess "
+        "executor (each step in a subprocess forked from a forkserver that imported the definitions once: "
+        "the `okta_log_events` step, then its two asset checks). "
+        f"{n} tenants (t00..) read the same sandbox org (own process, {EVENTS_PER_DAY:,} events a day). Tenant "
+        "partitions were added before the daemon started; the hourly schedules, the System Log sensor and the "
+        "derived automation were switched off through GraphQL, so these were the only runs. Each tenant was "
+        f"synced once, untimed (`execute_in_process`); then {m['new_events']} new events arrived (an hour's worth) "
+        f"and the {n} run requests of the hourly schedule (its own function: `okta_log_events_job`, today's "
+        "`date|tenant` partition, mode incremental, its tags) were submitted one after another through GraphQL "
+        "`launchRun`. They entered the queue and the daemon dequeued them. Wall time runs from the first "
+        "submit to the last run's end. Per run, from its record and event log: queue wait = created -> RUN_START, "
+        "which is the time in the queue (until RUN_STARTING: the daemon looks at the queue every 5 s and launches "
+        "one run at a time) "
+        "plus the run worker's start (RUN_STARTING -> RUN_START); run wall = RUN_START -> RUN_SUCCESS; the steps' "
+        "own work = the union of the three steps' STEP_START -> STEP_SUCCESS; Dagster's overhead = run wall - "
+        "that work (mostly starting three step subprocesses and their event traffic), and from launch to end "
+        "it also counts the run worker's start. CPU per run = CPU seconds of the daemon's process group (daemon, "
+        "its code server, run workers, steps) during the wave, divided by the runs. All of it shares the "
+        f"machine's {os.cpu_count()} cores, so every figure above the step's own includes waiting for a core. "
+        f"Peak concurrency: {m['peak_started']} runs executing at once, {m['peak_launched']} launched "
+        f"(RUN_STARTING -> end); {bound}."
     )
     sec.figures = [
         Figure(f"{n} hourly runs through the queue: wall time",
-               f"{m['total']:.1f} s ({m['succeeded']}/{n} succeeded; submitting took {m['submit_all']:.1f} s)"),
+               f"{m['total']:.1f} s ({m['succeeded']}/{n} succeeded; submitting all took {m['submit_all']:.1f} s)"),
         Figure("peak concurrent runs",
-               f"{m['peak_started']} running, {m['peak_launched']} launched (max_concurrent_runs {m['max_concurrent_runs']})"),
+               f"{m['peak_started']} executing, {m['peak_launched']} launched (max_concurrent_runs {limit}; "
+               f"the daemon launched one every {m['launch_gap']:.1f} s, each launch holding it "
+               f"{med['launch']:.1f} s)"),
         Figure("per run: queue wait (median / max)",
-               f"{med['queue_wait']:.1f} / {mx['queue_wait']:.1f} s (in the queue {med['queued']:.1f} s, "
-               f"run worker start {med['worker_start']:.1f} s, medians)"),
-        Figure("per run: run wall (median)", f"{med['run_wall']:.2f} s"),
-        Figure("per run: the okta_log_events step (median)",
-               f"{med['step']:.2f} s (asset body to its last log line {med['asset']:.2f} s)"),
+               f"{med['queue_wait']:.1f} / {mx['queue_wait']:.1f} s (medians: {med['queued']:.1f} s in the queue, "
+               f"{med['worker_start']:.1f} s run worker start)"),
+        Figure("per run: run wall (median)", f"{med['run_wall']:.1f} s"),
+        Figure("per run: the steps' own work (median)",
+               f"{med['work']:.2f} s (`okta_log_events` step {med['asset_step']:.2f} s, its checks "
+               f"{med['checks']:.2f} s)"),
         Figure("per run: Dagster overhead (median)",
-               f"{med['overhead']:.2f} s of run wall; {med['launched_to_end_overhead']:.2f} s from launch to end"),
+               f"{med['overhead']:.1f} s of the run wall ({med['step_process_start']:.1f} s to start each step's "
+               f"process); {med['launched_to_end_overhead']:.1f} s from launch to end"),
+        Figure("per run: CPU (daemon, code server, run worker, steps)",
+               f"{m['cpu_per_run']:.1f} s (the daemon's group kept {m['cores_busy']:.1f} of {os.cpu_count()} cores busy "
+               "during the wave)"),
     ]
     return sec
 

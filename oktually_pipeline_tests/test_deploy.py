@@ -95,6 +95,13 @@ def test_every_executor_choice_loads(kind):
     assert executor.name == {"multiprocess": "multiprocess", "celery": "celery", "k8s": "k8s"}[kind]
 
 
+def test_the_default_executor_forks_steps_from_a_server_that_preloaded_the_definitions():
+    resolved = executor_from_env({}).apply_config_mapping({})
+    assert resolved.success
+    start = resolved.value["config"]["start_method"]
+    assert start == {"forkserver": {"preload_modules": ["oktually_pipeline.definitions"]}}
+
+
 def test_celery_executor_config_comes_from_the_environment():
     assert celery_executor_config({"DAGSTER_CELERY_BROKER_URL": "amqp://x//", "DAGSTER_CELERY_QUEUE": "q1"}) == {
         "broker": {"env": "DAGSTER_CELERY_BROKER_URL"}, "config_source": {"task_default_queue": "q1"}}
