@@ -23,14 +23,18 @@ NOT_YET: dict[str, tuple[str, str]] = {}
 PROFILE_NOTES = """## Profile of the System Log hot path, and the fixes made
 
 Profiled with cProfile (the writer thread) and in-process micro-benchmarks of one 1000-event page
-(1.56 MB of JSON) on this machine:
+(1.56 MB of JSON), on 2026-11-25, on a machine of the same kind as the one above (2 shared cores).
+These figures are from that day, not from this run; the tables of this run are in the sections
+below. Shared cores vary from day to day: on 2026-11-25 the bare httpx loop of section 1 downloaded
+85,000 events/s, and the pipeline loaded 21,000 (100k) and 18,600 (1M) events/s; compare the bare
+loop's figure in section 1 to see how this run's machine stood.
 
 | step (one 1000-event page) | before | after | fix |
 |---|---|---|---|
 | `orjson.loads` of the page (prefetch thread) | 37 ms CPU | 16 ms CPU | `okta/client.py`: the cyclic GC is paused while a page is decoded and shaped (`_gc_paused`); ~100k new containers a page set off several full-heap collections that cost more than the decoding |
 | COPY of the page into the staging table (Postgres time dominates) | 121-135 ms wall | 40-48 ms wall | `warehouse/copy.py`: optional binary COPY (`types=`), used by `ingest/log_events.py`; Postgres no longer unescapes/parses ~1.6 KB of text a row. Client CPU ~10 ms a page either way |
 | row shaping (`page_rows`: typed columns + `orjson.dumps` of raw) | 15 ms CPU | 15 ms CPU | left as is (a third of the decode) |
-| sandbox rendering of the page (its own process) | 55 ms CPU (measured at load 7-17) | ~12 ms wall (the bare loop's 85,000 events/s on a quiet machine) | not changed: this is the floor the bare httpx loop measures |
+| sandbox rendering of the page (its own process) | 55 ms CPU (measured at load 7-17) | ~12 ms wall (the bare loop's 85,000 events/s that day) | not changed: this is the floor the bare httpx loop measures |
 
 The sandbox's `_page` (users, groups, members...) now takes the first limit+1 objects with `heapq.nsmallest`
 instead of sorting the whole table for every page (same result; it matters at 100,000 users).
@@ -42,7 +46,7 @@ writer is therefore bound by one Postgres backend's `jsonb` parsing, ~35 ms a pa
 prefetch thread decodes the next page; `synchronous_commit = off` on the ingest transaction was tried
 and gained only 2-3 %, not worth weakening what a committed mark promises.
 
-Why the wall-time ratio to the bare loop stays far above 1.3 on this machine: per event, the sandbox
+Why the wall-time ratio to the bare loop stays far above 1.3 on 2 shared cores: per event, the sandbox
 spends ~12 µs, our process ~22-27 µs and Postgres ~35 µs (the `jsonb` build, the insert into a table
 with four indexes, the commit), ~70 µs of CPU in all, shared by 2 cores: at best ~29,000 events/s
 end to end, against 85,000/s for a loop that only downloads. The ratio measures how much slower
@@ -59,7 +63,7 @@ group (22 times); and the aggregation covered every group, not only the `APPUSER
 `warehouse/schema.py` `refresh_statistics` ANALYZEs a table after a load that changed 5,000 rows or
 more (state loads and System Log pulls), and the model aggregates the `APPUSERS_` groups' members
 only, once (`MATERIALIZED`, through the `group_members` key). Same org, same rows: 65 s -> 0.26 s;
-all twelve models 57 s -> about 5 s.
+all twelve models 57 s -> 5-6 s.
 """
 
 

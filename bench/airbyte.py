@@ -467,7 +467,7 @@ def run(quick: bool) -> Section:
     info = ensure_airbyte()
     if "error" in info:
         return _unavailable(info)
-    events, users, repeats = (20_000, 2_000, 1) if quick else (200_000, 10_000, 3)
+    events, users, repeats = (20_000, 2_000, 1) if quick else (200_000, 10_000, 2)
     m = measure(events, users, repeats)
     m["install"] = info
     return _section(m, info)
