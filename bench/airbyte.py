@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    PY,
     ROOT,
+    CommandProcess,
     Figure,
     SandboxProcess,
     Section,
@@ -233,43 +233,15 @@ def child_proxy(sandbox_url: str, cert: str, key: str) -> None:
     server.shutdown()
 
 
-class ProxyProcess:
-    """`child_proxy` in a process of its own, so its CPU is counted apart from both tools."""
+class ProxyProcess(CommandProcess):
+    """`child_proxy` in a process of its own, so its CPU is counted apart from both tools.
+
+    Commands: `stats` (requests relayed and `since` dropped since the last command), `strict on|off`.
+    """
 
     def __init__(self, sandbox_url: str, cert: Path, key: Path) -> None:
-        self.proc = subprocess.Popen([PY, "-m", "bench.airbyte", "proxy", sandbox_url, str(cert), str(key)],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        first = self.proc.stdout.readline()
-        if not first:
-            raise RuntimeError("proxy process did not start")
-        self.url = f"http://127.0.0.1:{json.loads(first)['port']}"
-
-    def cmd(self, line: str) -> dict[str, Any]:
-        """`stats` (requests relayed and `since` dropped since the last command) or `strict on|off`."""
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def cpu_seconds(self) -> float:
-        import psutil
-
-        t = psutil.Process(self.proc.pid).cpu_times()
-        return t.user + t.system
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def __enter__(self) -> ProxyProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(["-m", "bench.airbyte", "proxy", sandbox_url, str(cert), str(key)], "proxy")
+        self.url = f"http://127.0.0.1:{self.hello['port']}"
 
 
 # -- child: the proxy's cost -----------------------------------------------------------------

@@ -48,21 +48,17 @@ def machine() -> dict[str, Any]:
 # -- sandbox in its own process ---------------------------------------------------------------
 
 
-class SandboxProcess:
-    """`bench.sandbox_proc` in a child process; `.url`, `.token`, `.cmd("stats")`."""
+class CommandProcess:
+    """A bench child that prints one JSON line when ready, then answers each command line on
+    stdin with one JSON line, and stops when its stdin closes. Its CPU is counted apart from ours."""
 
-    def __init__(self, **config: Any) -> None:
-        if isinstance(config.get("now"), object) and hasattr(config.get("now"), "isoformat"):
-            config["now"] = config["now"].isoformat()
-        self.proc = subprocess.Popen(
-            [PY, "-m", "bench.sandbox_proc", json.dumps(config)], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )
+    def __init__(self, argv: list[str], what: str) -> None:
+        self.proc = subprocess.Popen([PY, *argv], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
         first = self.proc.stdout.readline()
         if not first:
-            raise RuntimeError("sandbox process did not start")
-        info = json.loads(first)
-        self.url, self.token = info["url"], info["token"]
+            raise RuntimeError(f"{what} process did not start (exit code {self.proc.wait()})")
+        self.hello: dict[str, Any] = json.loads(first)
 
     def cmd(self, line: str) -> dict[str, Any]:
         self.proc.stdin.write(line + "\n")
@@ -76,21 +72,29 @@ class SandboxProcess:
         return t.user + t.system
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(Exception):
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
-    def __enter__(self) -> SandboxProcess:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SandboxProcess(CommandProcess):
+    """`bench.sandbox_proc` in a child process; `.url`, `.token`, `.cmd("stats")`."""
+
+    def __init__(self, **config: Any) -> None:
+        if hasattr(config.get("now"), "isoformat"):
+            config["now"] = config["now"].isoformat()
+        super().__init__(["-m", "bench.sandbox_proc", json.dumps(config)], "sandbox")
+        self.url, self.token = self.hello["url"], self.hello["token"]
 
 
 # -- databases -------------------------------------------------------------------------------

@@ -25,14 +25,11 @@ import contextlib
 import itertools
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ import httpx
 import yaml
 
 from bench.common import PY, ROOT, Figure, SandboxProcess, Section, bench_db, median
+from oktually_pipeline.processes import Processes, free_port, wait_until
 
 BIN = Path(PY).parent
 TOKEN_ENV = "BENCH_OKTA_TOKEN"
@@ -134,59 +132,6 @@ def max_concurrent_runs() -> int:
 # -- processes ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@dataclass
-class Processes:
-    """Child processes, each the leader of its own process group (run workers join the daemon's)."""
-
-    log_dir: Path
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        self.procs[name] = proc
-        return proc
-
-    def log(self, name: str, tail: int = 3000) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
-
-    def check_alive(self) -> None:
-        # The first sync ends by design; its exit code is read where it is awaited.
-        for name, proc in self.procs.items():
-            if proc.poll() is not None and name != "first_sync":
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
-
-    def stop_all(self) -> None:
-        # dagster-webserver lets SIGTERM pass unanswered: a short grace, then SIGKILL, by group.
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            alive = [p for p in self.procs.values() if _group_alive(p.pid)]
-            for proc in alive:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, sig)
-            deadline = time.monotonic() + grace
-            while any(_group_alive(p.pid) for p in alive) and time.monotonic() < deadline:
-                for proc in alive:
-                    proc.poll()
-                time.sleep(0.2)
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
 
 
 def group_cpu(pgid: int) -> float:
@@ -209,20 +154,6 @@ def group_cpu(pgid: int) -> float:
     return total
 
 
-def wait_until(check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, OSError) as exc:  # a server still starting
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
 # -- GraphQL -------------------------------------------------------------------------------------
@@ -318,11 +249,11 @@ def start_webserver(procs: Processes, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{port}"
 
     def loaded() -> bool:
-        procs.check_alive()
+        procs.check_alive(may_exit=["first_sync"])
         # Up once the code location answers, not just the HTTP server.
         return bool(graphql(url, REPOSITORY)["repositoriesOrError"].get("nodes"))
 
-    wait_until(loaded, timeout=120, what="the Dagster webserver and its code location")
+    wait_until(loaded, timeout=120, what="the Dagster webserver and its code location", interval=0.5)
     return url
 
 
@@ -332,11 +263,11 @@ def start_daemon(procs: Processes, env: dict[str, str], instance) -> None:
     procs.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")], env)
 
     def queue_daemon_up() -> bool:
-        procs.check_alive()
+        procs.check_alive(may_exit=["first_sync"])
         beat = instance.get_daemon_heartbeats().get("QUEUED_RUN_COORDINATOR")
         return beat is not None and beat.timestamp >= t0
 
-    wait_until(queue_daemon_up, timeout=120, what="the daemon's run queue")
+    wait_until(queue_daemon_up, timeout=120, what="the daemon's run queue", interval=0.5)
 
 
 def first_sync(procs: Processes, env: dict[str, str], tenants: list[str]) -> subprocess.Popen:
@@ -366,7 +297,7 @@ def wait_finished(instance, run_ids: list[str], procs: Processes, timeout: float
     import dagster as dg
 
     def done():
-        procs.check_alive()
+        procs.check_alive(may_exit=["first_sync"])
         records = instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids))
         finished = [r for r in records if r.dagster_run.is_finished]
         return records if len(finished) == len(run_ids) else None
@@ -516,7 +447,7 @@ def measure(n: int, new_events: int) -> dict:
             tempfile.TemporaryDirectory(prefix="bench-dagster-") as tmp_name:
         tmp = Path(tmp_name)
         env = environment(tmp, sb.url, sb.token, dagster_db, warehouse_db, tenants)
-        procs = Processes(tmp)
+        procs = Processes(tmp, cwd=ROOT)
         instance = open_instance(env, tenants)
         try:
             url, setup = bring_up(procs, env, instance, tenants)

@@ -11,11 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from oktually_pipeline import settings
+from oktually_pipeline.processes import stop_process_group
 from oktually_pipeline.runs import prepare_dagster_home
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,45 +33,6 @@ def dagster_pg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url[len(prefix):]
     return url
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_process_group(proc: subprocess.Popen, *, grace: float = 20.0, term_grace: float = 10.0) -> None:
-    """Stop a process started with start_new_session=True and everything it started.
-
-    SIGINT first (what Ctrl-C sends to `dagster dev` in a terminal), then SIGTERM, then SIGKILL,
-    each to the group, after `grace` and `term_grace` seconds (or a second Ctrl-C) of waiting.
-    """
-    pgid = proc.pid
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (signal.SIGKILL, 5.0)):
-        if not _group_alive(pgid):
-            break
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        try:
-            while _group_alive(pgid) and time.monotonic() < deadline:
-                try:
-                    proc.wait(timeout=0.2)
-                except subprocess.TimeoutExpired:
-                    pass
-        except KeyboardInterrupt:
-            continue
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _interrupt(signum, frame) -> None:

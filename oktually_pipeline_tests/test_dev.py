@@ -1,19 +1,10 @@
-"""`oktually dev`: its environment, and stopping a process group that resists."""
+"""`oktually dev`: the environment it gives `dagster dev`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
 import pytest
 
-from oktually_pipeline.dev import (
-    _group_alive,
-    dagster_pg_url,
-    dev_environment,
-    stop_process_group,
-)
+from oktually_pipeline.dev import dagster_pg_url, dev_environment
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -33,18 +24,3 @@ def test_dev_environment(tmp_path):
     assert env["OKTUALLY_DEMO_TOKEN_ACME"] == "tok-a"
     assert env["DAGSTER_PG_URL"] == "postgresql+psycopg2://h/d"
     assert "DAGSTER_PG_URL" not in dev_environment({}, tmp_path / "t.yaml", {})
-
-
-def test_a_group_that_ignores_sigint_and_sigterm_is_killed():
-    # A parent and a child, both deaf to SIGINT and SIGTERM, like a wedged `dagster dev`.
-    deaf = ("import signal, subprocess, sys, time; "
-            "[signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)]; "
-            "len(sys.argv) > 1 and subprocess.Popen([sys.executable, '-c', sys.argv[1]]); time.sleep(300)")
-    proc = subprocess.Popen([sys.executable, "-c", deaf, deaf.replace("len(sys.argv) > 1", "False")],
-                            start_new_session=True)
-    time.sleep(1.0)
-    started = time.monotonic()
-    stop_process_group(proc, grace=1.0, term_grace=1.0)
-    assert not _group_alive(proc.pid)
-    assert proc.returncode is not None
-    assert time.monotonic() - started < 30

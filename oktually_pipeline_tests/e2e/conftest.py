@@ -8,17 +8,12 @@ Dagster's storage and the warehouse are two fresh databases, dropped at the end.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import dagster as dg
 import httpx
@@ -27,87 +22,13 @@ import yaml
 
 from oktually_pipeline.dev import dagster_pg_url
 from oktually_pipeline.partitions import today_utc
+from oktually_pipeline.processes import Processes, free_port, wait_until
 from oktually_pipeline.runs import prepare_dagster_home
 from oktually_pipeline_tests.databases import new_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TENANT = "acme"
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check: Callable[[], T], *, timeout: float, what: str, interval: float = 1.0) -> T:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, OSError) as exc:  # a server still starting
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-@dataclass
-class Processes:
-    """Child processes, each the leader of its own process group."""
-
-    log_dir: Path
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.Popen:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        self.procs[name] = proc
-        return proc
-
-    def log(self, name: str, tail: int = 4000) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
-
-    def stop_all(self) -> None:
-        # dagster-webserver lets SIGTERM pass unanswered: a short grace, then SIGKILL.
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            alive = [p for p in self.procs.values() if _group_alive(p.pid)]
-            for proc in alive:
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + grace
-            while any(_group_alive(p.pid) for p in alive) and time.monotonic() < deadline:
-                for proc in alive:
-                    proc.poll()
-                time.sleep(0.2)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +109,7 @@ def dagster_stack(pg_admin_url, tmp_path_factory, sandbox_org) -> Iterator[Stack
     """
     tmp = tmp_path_factory.mktemp("e2e")
     with pipeline_environment(tmp, pg_admin_url, sandbox_org) as env:
-        processes = Processes(tmp)
+        processes = Processes(tmp, cwd=REPO_ROOT)
         port = free_port()
         workspace = str(REPO_ROOT / "workspace.yaml")
         try:

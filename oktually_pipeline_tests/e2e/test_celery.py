@@ -17,15 +17,14 @@ import kombu
 import pytest
 
 from oktually_pipeline.partitions import today_utc
+from oktually_pipeline.processes import Processes, wait_until
 from oktually_pipeline.runs import TENANT_TAG, log_events_run_config
 from oktually_pipeline_tests.e2e.conftest import (
     BIN,
     REPO_ROOT,
     TENANT,
-    Processes,
     open_instance,
     pipeline_environment,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -53,7 +52,7 @@ def celery_env(pg_admin_url, tmp_path_factory, sandbox_org):
         queue = f"oktually-test-{uuid.uuid4().hex[:8]}"
         env = {**env, "OKTUALLY_EXECUTOR": "celery", "DAGSTER_CELERY_BROKER_URL": BROKER,
                "DAGSTER_CELERY_BACKEND_URL": BACKEND, "DAGSTER_CELERY_QUEUE": queue}
-        processes = Processes(tmp)
+        processes = Processes(tmp, cwd=REPO_ROOT)
         try:
             processes.start("celery-worker", [
                 str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
