@@ -82,25 +82,15 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 def environment(tmp: Path, url: str, token: str, dagster_db: str, warehouse_db: str, tenants: list[str]) -> dict[str, str]:
     """What the webserver, the daemon and every run see: one tenant file, one token variable."""
-    from oktually_pipeline.dev import dagster_pg_url
+    from oktually_pipeline.dev import deployment_environment
 
     tenants_file = tmp / "tenants.yaml"
     tenants_file.write_text(yaml.safe_dump({"tenants": [
         {"id": t, "okta_url": url, "token_env": TOKEN_ENV} for t in tenants]}))
-    return {
-        **os.environ,
-        # `dagster api ...` subprocesses are found on PATH: this venv's.
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DAGSTER_HOME": str(tmp / "dagster_home"),
-        "DAGSTER_PG_URL": dagster_pg_url(dagster_db),
-        "OKTUALLY_DATABASE_URL": warehouse_db,
-        "OKTUALLY_TENANTS": str(tenants_file),
-        "OKTUALLY_HOME": str(tmp / "oktually_home"),
-        "OKTUALLY_EXTRACTS_URL": str(tmp / "extracts"),
-        TOKEN_ENV: token,
-        "OKTUALLY_EXECUTOR": "multiprocess",
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-    }
+    env = deployment_environment(os.environ, tmp, dagster_db=dagster_db, warehouse_db=warehouse_db,
+                                 tenants_file=tenants_file)
+    env[TOKEN_ENV] = token
+    return env
 
 
 def instance_vars(env: dict[str, str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from oktually_pipeline.dev import dagster_pg_url
+from oktually_pipeline.dev import deployment_environment
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.processes import Processes, free_port, wait_until
 from oktually_pipeline.runs import prepare_dagster_home
@@ -48,21 +48,10 @@ def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[st
         tenants_file = tmp / "tenants.yaml"
         tenants_file.write_text(yaml.safe_dump({"tenants": [
             {"id": TENANT, "okta_url": sandbox.url, "token_env": "OKTUALLY_E2E_TOKEN_ACME"}]}))
-        env = {
-            **os.environ,
-            # Tools started by tools (`dagster-celery` runs `celery`) come from this venv.
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "DAGSTER_HOME": str(tmp / "dagster_home"),
-            "DAGSTER_PG_URL": dagster_pg_url(dagster_db),
-            "OKTUALLY_DATABASE_URL": warehouse_db,
-            "OKTUALLY_TENANTS": str(tenants_file),
-            "OKTUALLY_HOME": str(tmp / "oktually_home"),
-            "OKTUALLY_EXTRACTS_URL": str(tmp / "extracts"),
-            "OKTUALLY_E2E_TOKEN_ACME": sandbox.token,
-            "OKTUALLY_ONBOARDING_DAYS": "1",
-            "OKTUALLY_EXECUTOR": "multiprocess",
-            "DAGSTER_DISABLE_TELEMETRY": "1",
-        }
+        env = deployment_environment(os.environ, tmp, dagster_db=dagster_db, warehouse_db=warehouse_db,
+                                     tenants_file=tenants_file)
+        env["OKTUALLY_E2E_TOKEN_ACME"] = sandbox.token
+        env["OKTUALLY_ONBOARDING_DAYS"] = "1"
         # Only while the instance is set up: later tests must not inherit this storage URL.
         mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
         mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
