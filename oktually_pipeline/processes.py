@@ -97,9 +97,10 @@ class Processes:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], env: Mapping[str, str], cwd: Path | None = None) -> subprocess.Popen:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, cwd=cwd or self.cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        # The child writes to its own copy of the descriptor; ours is closed straight away.
+        with (self.log_dir / f"{name}.log").open("wb") as log:
+            proc = subprocess.Popen(cmd, cwd=cwd or self.cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[name] = proc
         return proc
 
