@@ -21,7 +21,6 @@ daemon's process group. Everything is stopped by process group and the databases
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -65,24 +63,9 @@ def tenant_ids(n: int) -> list[str]:
 # -- the instance and its environment --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    """os.environ with `values` set, restored afterwards (the next sections must not see them)."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def environment(tmp: Path, url: str, token: str, dagster_db: str, warehouse_db: str, tenants: list[str]) -> dict[str, str]:
     """What the webserver, the daemon and every run see: one tenant file, one token variable."""
-    from oktually_pipeline.dev import deployment_environment
+    from oktually_pipeline.deployment import deployment_environment
 
     tenants_file = tmp / "tenants.yaml"
     tenants_file.write_text(yaml.safe_dump({"tenants": [
@@ -93,24 +76,12 @@ def environment(tmp: Path, url: str, token: str, dagster_db: str, warehouse_db: 
     return env
 
 
-def instance_vars(env: dict[str, str]) -> dict[str, str]:
-    """What opening the instance here needs: its dagster.yaml reads the storage URL from the environment."""
-    return {"DAGSTER_HOME": env["DAGSTER_HOME"], "DAGSTER_PG_URL": env["DAGSTER_PG_URL"]}
-
-
 def open_instance(env: dict[str, str], tenants: list[str]):
-    """DAGSTER_HOME written from the repository's dagster.yaml, the instance opened here.
+    """The deployment's instance, opened here, with the tenant partitions added up front so that
+    the tenant sensor has nobody to onboard."""
+    from oktually_pipeline.deployment import open_deployment_instance
 
-    Opening it creates Dagster's tables once, before the webserver and daemon would race to; the
-    tenant partitions are added now so that the tenant sensor has nobody to onboard.
-    """
-    import dagster as dg
-
-    from oktually_pipeline.runs import prepare_dagster_home
-
-    with _environ(instance_vars(env)):
-        prepare_dagster_home()
-        instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    instance = open_deployment_instance(env)
     instance.add_dynamic_partitions("tenant", tenants)
     return instance
 
@@ -142,8 +113,6 @@ def group_cpu(pgid: int) -> float:
             continue
         total += t.user + t.system + t.children_user + t.children_system
     return total
-
-
 
 
 # -- GraphQL -------------------------------------------------------------------------------------
@@ -206,11 +175,12 @@ def hourly_requests(instance, env: dict[str, str]) -> list[dict]:
     """
     import dagster as dg
 
+    from oktually_pipeline.deployment import instance_environment
     from oktually_pipeline.partitions import tenant_day_partitions
     from oktually_pipeline.schedules import okta_log_events_hourly
 
     # The context reopens the instance from its ref, which reads the storage URL again.
-    with _environ(instance_vars(env)):
+    with instance_environment(env):
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.now(timezone.utc))
         requests = okta_log_events_hourly(context)
     params = []
@@ -414,11 +384,11 @@ def summarize(wave: dict) -> dict:
         raise RuntimeError(f"no run succeeded: {wave['failed']}")
     parts = [spans(t) for t in ok]
     launched = sorted(t.get("launched", t["start"]) for t in ok)
+    total = max(t["end"] for t in lines if t["end"]) - wave["submitted"]
     return {
-        **wave, "succeeded": len(ok),
-        "total": max(t["end"] for t in lines if t["end"]) - wave["submitted"],
+        **wave, "succeeded": len(ok), "total": total,
         "cpu_per_run": wave["cpu_s"]["daemon"] / len(lines),
-        "cores_busy": wave["cpu_s"]["daemon"] / (max(t["end"] for t in lines if t["end"]) - wave["submitted"]),
+        "cores_busy": wave["cpu_s"]["daemon"] / total,
         "max_concurrent_runs": max_concurrent_runs(),
         "peak_started": peak_concurrency([(t["start"], t["end"]) for t in ok]),
         "peak_launched": peak_concurrency([(t.get("launched", t["start"]), t["end"]) for t in ok]),

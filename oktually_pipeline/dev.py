@@ -60,29 +60,6 @@ def dev_environment(base: Mapping[str, str], tenants_file: Path, tokens: Mapping
     return env
 
 
-def deployment_environment(base: Mapping[str, str], work: Path, *, dagster_db: str, warehouse_db: str,
-                           tenants_file: Path) -> dict[str, str]:
-    """A whole deployment's environment with every piece of its state under `work`.
-
-    Dagster's storage and the warehouse are the two Postgres URLs; DAGSTER_HOME, OKTUALLY_HOME
-    and the extracts are folders of `work`. What the webserver, the daemon and every run they
-    launch must share (the end-to-end tests and bench 5 start one each).
-    """
-    return {
-        **base,
-        # Tools started by tools (`dagster api`, `dagster-celery` runs `celery`) come from this venv.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
-        "DAGSTER_HOME": str(work / "dagster_home"),
-        PG_URL_ENV: dagster_pg_url(dagster_db),
-        settings.DATABASE_URL_ENV: warehouse_db,
-        settings.TENANTS_ENV: str(tenants_file),
-        settings.HOME_ENV: str(work / "oktually_home"),
-        settings.EXTRACTS_URL_ENV: str(work / "extracts"),
-        "OKTUALLY_EXECUTOR": "multiprocess",
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-    }
-
-
 def dagster_dev_command(host: str, port: int) -> list[str]:
     dagster = Path(sys.executable).with_name("dagster")
     exe = str(dagster) if dagster.exists() else "dagster"

@@ -1,16 +1,11 @@
-"""`oktually dev` and the test and bench deployments: the environments they give Dagster."""
+"""`oktually dev`: the environment it gives `dagster dev`."""
 
 from __future__ import annotations
-
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
 from oktually_pipeline.dev import (
     dagster_pg_url,
-    deployment_environment,
     dev_environment,
 )
 
@@ -32,16 +27,3 @@ def test_dev_environment(tmp_path):
     assert env["OKTUALLY_DEMO_TOKEN_ACME"] == "tok-a"
     assert env["DAGSTER_PG_URL"] == "postgresql+psycopg2://h/d"
     assert "DAGSTER_PG_URL" not in dev_environment({}, tmp_path / "t.yaml", {})
-
-
-def test_a_deployment_keeps_all_its_state_under_its_folder(tmp_path):
-    env = deployment_environment({"PATH": "/bin", "OKTUALLY_HOME": "/elsewhere"}, tmp_path,
-                                 dagster_db="postgresql://h/dagster", warehouse_db="postgresql://h/wh",
-                                 tenants_file=tmp_path / "tenants.yaml")
-    assert env["DAGSTER_PG_URL"] == "postgresql+psycopg2://h/dagster"
-    assert env["OKTUALLY_DATABASE_URL"] == "postgresql://h/wh"
-    assert env["OKTUALLY_TENANTS"] == str(tmp_path / "tenants.yaml")
-    for name in ("DAGSTER_HOME", "OKTUALLY_HOME", "OKTUALLY_EXTRACTS_URL"):
-        assert Path(env[name]).parent == tmp_path, name
-    # `dagster api` and friends are found in this venv first.
-    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)

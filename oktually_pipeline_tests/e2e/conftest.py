@@ -20,10 +20,12 @@ import httpx
 import pytest
 import yaml
 
-from oktually_pipeline.dev import deployment_environment
+from oktually_pipeline.deployment import (
+    deployment_environment,
+    open_deployment_instance,
+)
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.processes import Processes, free_port, wait_until
-from oktually_pipeline.runs import prepare_dagster_home
 from oktually_pipeline_tests.databases import new_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +45,7 @@ def sandbox_org():
 @contextmanager
 def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[str, str]]:
     """Environment of a Postgres-backed Dagster instance reading the sandbox org; instance ready."""
-    with new_database(admin_url) as dagster_db, new_database(admin_url) as warehouse_db, \
-            pytest.MonkeyPatch.context() as mp:
+    with new_database(admin_url) as dagster_db, new_database(admin_url) as warehouse_db:
         tenants_file = tmp / "tenants.yaml"
         tenants_file.write_text(yaml.safe_dump({"tenants": [
             {"id": TENANT, "okta_url": sandbox.url, "token_env": "OKTUALLY_E2E_TOKEN_ACME"}]}))
@@ -52,22 +53,9 @@ def pipeline_environment(tmp: Path, admin_url: str, sandbox) -> Iterator[dict[st
                                      tenants_file=tenants_file)
         env["OKTUALLY_E2E_TOKEN_ACME"] = sandbox.token
         env["OKTUALLY_ONBOARDING_DAYS"] = "1"
-        # Only while the instance is set up: later tests must not inherit this storage URL.
-        mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
-        mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
-        prepare_dagster_home()
-        mp.undo()
-        # Create Dagster's tables once, before several processes would race to.
-        with open_instance(env) as instance:
+        with open_deployment_instance(env) as instance:
             instance.add_dynamic_partitions("tenant", [TENANT])
         yield env
-
-
-def open_instance(env: dict[str, str]) -> dg.DagsterInstance:
-    """The Dagster instance of `env`, opened in this process (its storage URL comes from `env`)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
-        return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
 
 
 @dataclass
@@ -78,7 +66,7 @@ class Stack:
     home: Path
 
     def instance(self) -> dg.DagsterInstance:
-        return open_instance(self.env)
+        return open_deployment_instance(self.env)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},

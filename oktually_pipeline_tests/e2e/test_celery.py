@@ -16,6 +16,7 @@ import dagster as dg
 import kombu
 import pytest
 
+from oktually_pipeline.deployment import open_deployment_instance
 from oktually_pipeline.partitions import today_utc
 from oktually_pipeline.processes import Processes, wait_until
 from oktually_pipeline.runs import TENANT_TAG, log_events_run_config
@@ -23,7 +24,6 @@ from oktually_pipeline_tests.e2e.conftest import (
     BIN,
     REPO_ROOT,
     TENANT,
-    open_instance,
     pipeline_environment,
 )
 
@@ -85,7 +85,7 @@ def test_a_tenant_job_runs_on_celery_workers(celery_env, tmp_path):
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:],
                                     processes.log("celery-worker"))
 
-    with open_instance(env) as instance:
+    with open_deployment_instance(env) as instance:
         runs = list(instance.get_runs(filters=dg.RunsFilter(tags={"oktually/test": marker})))
         assert len(runs) == 1
         run = runs[0]
