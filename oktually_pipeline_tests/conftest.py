@@ -2,7 +2,8 @@
 
 Tests use the Postgres at 127.0.0.1:5432 (trust auth, user postgres) when one is running, and an
 embedded pgserver otherwise. Each test that asks for `database_url` gets its own database, dropped
-afterwards, so tests never see each other's tenant schemas.
+afterwards, so tests never see each other's tenant schemas. Each test also gets its own
+OKTUALLY_HOME, so nothing a test publishes or writes by default lands in the checkout's `.oktually`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ def _port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def own_oktually_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's OKTUALLY_HOME (extracts and embedded data default to it), never the developer's."""
+    home = tmp_path_factory.mktemp("oktually_home")
+    monkeypatch.setenv("OKTUALLY_HOME", str(home))
+    monkeypatch.delenv("OKTUALLY_EXTRACTS_URL", raising=False)
+    return home
 
 
 @pytest.fixture(scope="session")
