@@ -220,9 +220,9 @@ class TestSystemLogSensor:
         return instance, resources
 
     @staticmethod
-    def pull(instance, resources) -> None:
+    def pull(instance, resources, tenant: str = "acme") -> None:
         result = dg.materialize(
-            [okta_log_events], partition_key=str(tenant_day_key("acme", today_utc())), instance=instance,
+            [okta_log_events], partition_key=str(tenant_day_key(tenant, today_utc())), instance=instance,
             resources=resources, run_config=log_events_run_config("incremental"))
         assert result.success
 
@@ -281,3 +281,21 @@ class TestSystemLogSensor:
         assert not result.run_requests
         assert "probe failed" in result.skip_message
         assert json.loads(result.cursor)["acme"]["error"]
+
+    def test_of_two_tenants_only_the_one_behind_gets_a_run(self, org, database_url, tmp_path, monkeypatch,
+                                                           instance):
+        from oktually_pipeline.sandbox import Sandbox, SandboxConfig
+
+        with Sandbox(SandboxConfig(seed=10, tenants=2, users=30, events=300, days=2)) as other:
+            write_tenants(tmp_path / "tenants.yaml", {"acme": org, "globex": other}, monkeypatch)
+            instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+            resources = {"okta": OktaResource(), "warehouse": WarehouseResource(database_url=database_url)}
+            for tenant in ("acme", "globex"):
+                self.pull(instance, resources, tenant)
+            both_current = evaluate(okta_log_events_sensor, instance, None, **resources)
+            assert not both_current.run_requests
+            other.events.append(4)
+            result = evaluate(okta_log_events_sensor, instance, both_current.cursor, **resources)
+            assert [r.tags[TENANT_TAG] for r in result.run_requests] == ["globex"]
+            seen = json.loads(result.cursor)
+            assert seen["globex"]["behind"] is True and seen["acme"]["behind"] is False
