@@ -8,15 +8,12 @@ from dagster_aws.s3 import S3Resource
 from oktually_pipeline.extracts.publish import publish_tenant
 from oktually_pipeline.extracts.resource import ExtractsResource
 from oktually_pipeline.models.specs import MODELS
+from oktually_pipeline.okta.endpoints import ENDPOINTS
 from oktually_pipeline.partitions import TENANT_DIMENSION, tenant_partitions
 from oktually_pipeline.resources import WarehouseResource
 
-# The state assets of docs/design.md; the models follow, so the extract publishes them built.
-STATE_ASSET_KEYS = (
-    "okta_users", "okta_groups", "okta_group_members", "okta_apps", "okta_app_users",
-    "okta_app_groups", "okta_idps", "okta_policies", "okta_policy_rules", "okta_group_roles",
-    "okta_group_role_targets",
-)
+# Every state asset, and the models after them, so the extract publishes them built.
+STATE_ASSET_KEYS = tuple(ep.asset_key for ep in ENDPOINTS)
 
 
 @dg.asset(

@@ -2,8 +2,8 @@
 
 `load_state(client, engine, tenant_id, endpoint)` brings one table up to date:
 
-* Top-level lists (users, groups, apps, idps, policies) are read page by page, COPYed into a temp
-  staging table and upserted (`ON CONFLICT (key) DO UPDATE`) in batches of `batch_rows`. The last
+* Top-level lists (users, groups, apps, idps, policies, role assignees) are read page by page,
+  COPYed into a temp staging table and upserted (`ON CONFLICT (key) DO UPDATE`) in batches of `batch_rows`. The last
   batch commits in the transaction that also advances the stream's mark in `ingest_marks` and marks
   rows deleted (System Log delete events; after a complete read, the rows it did not touch), so the
   mark never moves ahead of its rows and a killed run re-reads from the old mark. Incremental
@@ -85,7 +85,8 @@ def _pages(client: OktaClient, ep: Endpoint, since: datetime | None, full: bool,
             refused.append(sl[1])
             continue
         try:
-            for page in client.iter_pages(ep.path, {**params, **dict([sl] if sl else [])}):
+            for page in client.iter_pages(ep.path, {**params, **dict([sl] if sl else [])},
+                                          envelope=ep.envelope):
                 result.pages += 1
                 yield page.items
         except (OktaRequestError, OktaAuthError) as exc:

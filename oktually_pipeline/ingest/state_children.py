@@ -124,7 +124,7 @@ def _read_parents(client: OktaClient, engine: sa.Engine, tenant_id: str, ep: End
             binds = dict(zip(ep.bound_columns, bound))
             path = ep.path.format(**{c: quote(str(v), safe="") for c, v in binds.items()})
             try:
-                for page in client.iter_pages(path, params):
+                for page in client.iter_pages(path, params, envelope=ep.envelope):
                     rows, _ = rows_of(ep, page.items, bound)
                     stage(conn, ep, rows)
                     counts["pages"] += 1

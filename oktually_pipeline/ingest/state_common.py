@@ -115,6 +115,8 @@ def rows_of(ep: Endpoint, items: Iterable[Any], bound: tuple[Any, ...] = ()) -> 
         if not isinstance(obj, dict):
             log.warning("%s: skipped a %s where an object was expected", ep.table, type(obj).__name__)
             continue
+        if not ep.keeps(obj):
+            continue
         values = tuple(c.extract(obj) for c in ep.columns)
         if any(values[i] is None for i in key_at):
             log.warning("%s: skipped an object without its key %s", ep.table, ep.key)

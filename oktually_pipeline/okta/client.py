@@ -86,6 +86,23 @@ def _after_of(url: str) -> str | None:
     return values[0] if values else None
 
 
+_JSON_NAMES = {list: "array", dict: "object", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
+
+
+def _unwrap(body: dict[str, Any], key: str) -> tuple[list[Any], str | None]:
+    """The items and next link of an enveloped page: `{key: [...], _links: {next: {href}}}`."""
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise ValueError(f"expected a JSON array under {key!r}, got {_JSON_NAMES.get(type(items), 'something else')}")
+    nxt = body.get("_links", {})
+    nxt = nxt.get("next") if isinstance(nxt, dict) else None
+    href = nxt.get("href") if isinstance(nxt, dict) else None
+    if href is not None and not isinstance(href, str):
+        raise ValueError("_links.next.href is not a string")
+    return items, href or None
+
+
 class OktaClient:
     """Reads one Okta org. Use as a context manager, or call `close()`."""
 
@@ -155,20 +172,29 @@ class OktaClient:
         params: Mapping[str, Any] | None = None,
         *,
         parse: Callable[[list[Any]], Any] | None = None,
+        envelope: str | None = None,
     ) -> Page:
-        """GET one page of a list endpoint (the body must be a JSON array).
+        """GET one page of a list endpoint.
+
+        The body is a JSON array, and the next page is in the `Link` header; or, for the newer
+        endpoints that wrap their lists (`envelope="value"`: `/api/v1/iam/...`), an object holding
+        the array under `envelope` and the next page in `_links.next.href`.
 
         `parse` turns the items into what the caller stores (`Page.parsed`). It raises ValueError
         for a page whose items are unusable; such a page is fetched again, like one that is not
         JSON, and fails the call once retries run out.
         """
         url = self.url_for(path_or_url, params)
-        response, body, parsed = self._get(url, expect=list, parse=parse)
-        next_link = response.links.get("next", {}).get("url")
+        if envelope is None:
+            response, items, parsed = self._get(url, expect=list, parse=parse)
+            next_link = response.links.get("next", {}).get("url")
+        else:
+            response, (items, next_link), parsed = self._get(
+                url, expect=dict, parse=parse, unwrap=lambda body: _unwrap(body, envelope))
         if next_link:
             self._check_same_org(next_link, url)
         return Page(
-            items=body,
+            items=items,
             url=url,
             next_url=next_link,
             rate_limit=RateLimitInfo.from_headers(response.headers),
@@ -176,19 +202,21 @@ class OktaClient:
             parsed=parsed,
         )
 
-    def iter_pages(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> Iterator[Page]:
-        """Every page of a list endpoint, following `rel="next"` links exactly as given until none.
+    def iter_pages(self, path_or_url: str, params: Mapping[str, Any] | None = None, *,
+                   envelope: str | None = None) -> Iterator[Page]:
+        """Every page of a list endpoint, following next links exactly as given until none.
 
         Not for System Log polling, which always offers a next link: see ingest/log_events.py.
         """
         url: str | None = self.url_for(path_or_url, params)
         while url is not None:
-            page = self.get_page(url)
+            page = self.get_page(url, envelope=envelope)
             yield page
             url = page.next_url
 
-    def iter_items(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        for page in self.iter_pages(path, params):
+    def iter_items(self, path: str, params: Mapping[str, Any] | None = None, *,
+                   envelope: str | None = None) -> Iterator[Any]:
+        for page in self.iter_pages(path, params, envelope=envelope):
             yield from page.items
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -220,7 +248,8 @@ class OktaClient:
         return random.uniform(0, min(self.max_backoff, 0.5 * 2**attempt))
 
     def _get(
-        self, url: str, *, expect: type | None, parse: Callable[[Any], Any] | None = None
+        self, url: str, *, expect: type | None, parse: Callable[[Any], Any] | None = None,
+        unwrap: Callable[[Any], tuple[list[Any], str | None]] | None = None,
     ) -> tuple[httpx.Response, Any, Any]:
         bucket = bucket_for(urlsplit(url).path)
         last_problem = "no attempt made"
@@ -252,7 +281,7 @@ class OktaClient:
                         wait = self._backoff(attempt)
                     else:
                         with _gc_paused():
-                            problem, parsed = self._shape(body, expect, parse)
+                            problem, body, parsed = self._shape(body, expect, parse, unwrap)
                         if problem is None:
                             return response, body, parsed
                         last_problem = problem
@@ -272,15 +301,19 @@ class OktaClient:
         raise self._error(cls, f"gave up after {self.max_attempts} attempts: {last_problem}", url)
 
     @staticmethod
-    def _shape(body: Any, expect: type | None, parse: Callable[[Any], Any] | None) -> tuple[str | None, Any]:
+    def _shape(body: Any, expect: type | None, parse: Callable[[Any], Any] | None,
+               unwrap: Callable[[Any], tuple[list[Any], str | None]] | None) -> tuple[str | None, Any, Any]:
+        """(problem, body, parsed): `body` unwrapped when it is an envelope, `parsed` from `parse`
+        over the items; a problem makes the page count as malformed."""
         if expect is not None and not isinstance(body, expect):
-            return f"malformed page: expected a JSON {expect.__name__}, got {type(body).__name__}", None
-        if parse is None:
-            return None, None
+            return f"malformed page: expected a JSON {_JSON_NAMES.get(expect, expect.__name__)}, got " \
+                   f"{_JSON_NAMES.get(type(body), type(body).__name__)}", None, None
         try:
-            return None, parse(body)
+            if unwrap is not None:
+                body = unwrap(body)
+            return None, body, None if parse is None else parse(body[0] if unwrap else body)
         except ValueError as exc:
-            return f"malformed page: {str(exc)[:200]}", None
+            return f"malformed page: {str(exc)[:200]}", None, None
 
     def _status_error(self, response: httpx.Response, url: str) -> OktaError:
         code = summary = None

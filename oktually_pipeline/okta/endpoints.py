@@ -27,6 +27,9 @@ How each table stays current without one call per group or app on every run:
   read for scopable roles (USER_ADMIN, HELP_DESK_ADMIN, GROUP_MEMBERSHIP_ADMIN) when their group's
   roles were re-read. Anything these signals miss (e.g. a role granted with no event) is caught by
   the reconciliation.
+* `role_assigned_users`: the (short) list of users with directly assigned admin roles, read whole;
+  `user_roles` are read for users new to it, users named by `user.account.privilege.*` events,
+  and on reconciliation; `user_role_targets` as for groups.
 * Every child table: the periodic reconciliation (default daily) re-reads every parent, resumably.
 """
 
@@ -176,6 +179,14 @@ class Endpoint:
     # False where Okta lists a whole other object per row (a group's members are User objects):
     # a copy per membership would duplicate `users.raw` and go stale when the user changes.
     keep_raw: bool = True
+    # The key the newer endpoints wrap their list in (`{"value": [...], "_links": {"next": ...}}`).
+    envelope: str | None = None
+    # Objects the endpoint lists that belong to another table: (dotted path, value) pairs; an
+    # object matching any of them is not stored.
+    skip_if: tuple[tuple[str, str], ...] = ()
+
+    def keeps(self, obj: dict[str, Any]) -> bool:
+        return not any(_dig(obj, path) == value for path, value in self.skip_if)
 
     @property
     def stream(self) -> str:
@@ -206,6 +217,7 @@ _CREATED_UPDATED = (_ts("created", "created"), _ts("last_updated", "lastUpdated"
 
 # Standard roles whose group targets can be narrowed; any other role's targets list is `[]`.
 SCOPABLE_ROLE_TYPES = ("USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN")
+_SCOPABLE_ROLE = "p.role_type IN (" + ", ".join(f"'{t}'" for t in SCOPABLE_ROLE_TYPES) + ")"
 
 # Okta wants `type` on /api/v1/policies; types an org does not have answer 400 and are skipped.
 POLICY_TYPES = (
@@ -418,16 +430,70 @@ GROUP_ROLE_TARGETS = Endpoint(
         parent="group_roles", bind=(("group_id", "group_id"), ("role_id", "role_id")),
         # Re-read whenever the group's roles were: that is when targets are worth checking.
         version=version_of("p.synced_at"),
-        where="p.role_type IN (" + ", ".join(f"'{t}'" for t in SCOPABLE_ROLE_TYPES) + ")",
+        where=_SCOPABLE_ROLE,
     ),
     # Okta drops a deleted group from every role's targets without touching the role.
+    refs=(("target_group_id", "groups"),),
+)
+
+ROLE_ASSIGNED_USERS = Endpoint(
+    table="role_assigned_users",
+    path="/api/v1/iam/assignees/users",
+    key=("id",),
+    columns=(Column("id", "id"), Column("orn", "orn")),
+    description=(
+        "Users holding admin roles assigned to them directly (`GET /api/v1/iam/assignees/users`), "
+        "read whole each run; the parents of `user_roles`."
+    ),
+    page_size=100,
+    envelope="value",
+)
+
+USER_ROLES = Endpoint(
+    table="user_roles",
+    path="/api/v1/users/{user_id}/roles",
+    key=("user_id", "role_id"),
+    columns=GROUP_ROLES.columns,
+    description=(
+        "Admin roles assigned to users directly (`GET /api/v1/users/{id}/roles`, `assignmentType` "
+        "USER); read for users new to the role assignees list, users named by privilege "
+        "grant/revoke events, and on reconciliation."
+    ),
+    page_size=None,  # not paged
+    # Okta lists here the roles the user holds through groups too; those are `group_roles` rows,
+    # kept current by the group's own signals, and a copy here would go stale.
+    skip_if=(("assignmentType", "GROUP"),),
+    child_of=ChildOf(
+        parent="role_assigned_users", bind=(("user_id", "id"),),
+        # An assignee carries no timestamp: new assignees, events and reconciliation tell.
+        refresh_events=EventTrigger(("user.account.privilege.*",), ("User",)),
+    ),
+    refs=(("user_id", "users"),),
+)
+
+USER_ROLE_TARGETS = Endpoint(
+    table="user_role_targets",
+    path="/api/v1/users/{user_id}/roles/{role_id}/targets/groups",
+    key=("user_id", "role_id", "target_group_id"),
+    columns=(Column("target_group_id", "id"),),
+    keep_raw=False,
+    description=(
+        "Groups a user's directly assigned scoped admin role is limited to "
+        "(`GET /api/v1/users/{id}/roles/{roleId}/targets/groups`); read for scopable role types "
+        "whenever the user's roles are re-read."
+    ),
+    child_of=ChildOf(
+        parent="user_roles", bind=(("user_id", "user_id"), ("role_id", "role_id")),
+        version=version_of("p.synced_at"),
+        where=_SCOPABLE_ROLE,
+    ),
     refs=(("target_group_id", "groups"),),
 )
 
 # In dependency order: a child after its parent and every table its version token reads.
 ENDPOINTS: tuple[Endpoint, ...] = (
     USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
-    GROUP_ROLES, GROUP_ROLE_TARGETS,
+    GROUP_ROLES, GROUP_ROLE_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
 )
 BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
 

@@ -106,6 +106,23 @@ class Api:
             targets = [self.org.groups[t] for t in self.org.role_targets.get((group_id, role_id), []) if t in self.org.groups]
             return self._page(targets, query, "role_targets")
 
+    def role_assignees(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            return self._page(self.org.role_assignees(), query, "role_assignees")
+
+    def user_roles(self, query: dict[str, str], user_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.users, user_id, "User")
+            return self.org.roles_of_user(user_id), None
+
+    def user_role_targets(self, query: dict[str, str], user_id: str, role_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.users, user_id, "User")
+            self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
+            targets = [self.org.groups[t] for t in self.org.user_role_targets.get((user_id, role_id), [])
+                       if t in self.org.groups]
+            return self._page(targets, query, "role_targets")
+
     # -- apps, idps, policies -----------------------------------------------------------------
 
     def apps(self, query: dict[str, str]) -> Page:

@@ -4,7 +4,8 @@ Each customer tenant is one IdP (its id is the tenant id), an `ADMINS_<name>` gr
 description holds `{"tenantId": "<idp id>"}`, a `USERS_<name>` group, and an
 `APPUSERS_<name>_<appId>` group per entitled product app, assigned to that app. `ADMINS_<name>`
 holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's groups. Provider
-staff are in `SUPERUSERS`. With four or more tenants the generator also seeds one of each
+staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, and the first
+tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group. With four or more tenants the generator also seeds one of each
 convention break (`convention_breaks`), the known truth the derived models are tested against:
 
 | kind | objects |
@@ -21,6 +22,7 @@ convention break (`convention_breaks`), the known truth the derived models are t
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import random
@@ -44,6 +46,10 @@ PRODUCTS = (("Analytics", "oidc_client"), ("Billing", "oidc_client"), ("Helpdesk
 STATUS_MIX = (("ACTIVE", 80), ("STAGED", 4), ("SUSPENDED", 4), ("LOCKED_OUT", 3),
               ("PASSWORD_EXPIRED", 3), ("DEPROVISIONED", 6))
 POLICY_TYPES = ("OKTA_SIGN_ON", "PASSWORD", "MFA_ENROLL", "ACCESS_POLICY")
+ROLE_LABELS = {"SUPER_ADMIN": "Super Administrator", "ORG_ADMIN": "Organization Administrator",
+               "USER_ADMIN": "Group Administrator", "HELP_DESK_ADMIN": "Help Desk Administrator",
+               "GROUP_MEMBERSHIP_ADMIN": "Group Membership Administrator",
+               "READ_ONLY_ADMIN": "Read Only Administrator", "APP_ADMIN": "Application Administrator"}
 RULE_TYPE = {"OKTA_SIGN_ON": "SIGN_ON", "PASSWORD": "PASSWORD", "MFA_ENROLL": "MFA_ENROLL",
              "ACCESS_POLICY": "ACCESS_POLICY"}
 
@@ -82,6 +88,9 @@ class Org:
         self.rules: dict[str, list[dict[str, Any]]] = {}
         self.group_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.role_targets: dict[tuple[str, str], list[str]] = {}
+        # Roles assigned to users directly: user id -> role id -> role; their group targets.
+        self.user_roles: dict[str, dict[str, dict[str, Any]]] = {}
+        self.user_role_targets: dict[tuple[str, str], list[str]] = {}
         self.seq: dict[str, int] = {}
         self.tenants: list[Tenant] = []
         self.convention_breaks: list[ConventionBreak] = []
@@ -125,12 +134,18 @@ class Org:
 
     def _add_role(self, group_id: str, ts: int, targets: list[str]) -> str:
         role_id = self._next_id("irb")
-        self.group_roles.setdefault(group_id, {})[role_id] = {
-            "id": role_id, "label": "Group Administrator", "type": "USER_ADMIN", "status": "ACTIVE",
-            "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "assignmentType": "GROUP",
-            "_links": {"assignee": {"href": f"/api/v1/groups/{group_id}"}},
-        }
+        self.group_roles.setdefault(group_id, {})[role_id] = _role(
+            role_id, "USER_ADMIN", ts, "GROUP", f"/api/v1/groups/{group_id}")
         self.role_targets[(group_id, role_id)] = list(targets)
+        return role_id
+
+    def _add_user_role(self, user_id: str, role_type: str, ts: int, targets: list[str]) -> str:
+        # A standard role assigned to a user has the Base32 of its type as id, as older Okta
+        # assignments do: the same id on every user holding that role.
+        role_id = base64.b32encode(role_type.encode()).decode().rstrip("=")
+        self.user_roles.setdefault(user_id, {})[role_id] = _role(
+            role_id, role_type, ts, "USER", f"/api/v1/users/{user_id}")
+        self.user_role_targets[(user_id, role_id)] = list(targets)
         return role_id
 
     # -- reads ---------------------------------------------------------------------------------
@@ -162,6 +177,23 @@ class Org:
             "_links": {"app": {"href": f"/api/v1/apps/{app_id}"}, "user": {"href": f"/api/v1/users/{user_id}"}},
         }
 
+    def roles_of_user(self, user_id: str) -> list[dict[str, Any]]:
+        """As `/api/v1/users/{id}/roles` lists them: direct roles, then those held through groups."""
+        with self.lock:
+            roles = list(self.user_roles.get(user_id, {}).values())
+            for group_id, held in self.group_roles.items():
+                if user_id in self.members.get(group_id, {}):
+                    roles.extend(held.values())
+            return roles
+
+    def role_assignees(self) -> list[dict[str, Any]]:
+        """As `/api/v1/iam/assignees/users` lists them: users with a directly assigned role."""
+        with self.lock:
+            return [{"id": u, "orn": f"orn:okta:directory:{self.seed}:users:{u}",
+                     "_links": {"self": {"href": f"/api/v1/users/{u}"},
+                                "roles": {"href": f"/api/v1/users/{u}/roles"}}}
+                    for u, roles in self.user_roles.items() if roles and u in self.users]
+
     def app_group_objects(self, app_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return [{"id": gid, "lastUpdated": iso_ms(ts), "priority": i, "profile": {},
@@ -184,6 +216,11 @@ class Org:
                 "policy_rules": {r["id"]: copy.deepcopy(r) for rs in self.rules.values() for r in rs},
                 "group_roles": {(g, r) for g, rs in self.group_roles.items() for r in rs},
                 "group_role_targets": {(g, r, t) for (g, r), ts in self.role_targets.items() for t in ts},
+                "role_assigned_users": {a["id"]: a for a in self.role_assignees()},
+                "user_roles": {(u, r) for u, rs in self.user_roles.items() for r in rs},
+                "user_role_types": {(u, r): role["type"] for u, rs in self.user_roles.items()
+                                    for r, role in rs.items()},
+                "user_role_targets": {(u, r, t) for (u, r), ts in self.user_role_targets.items() for t in ts},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -245,6 +282,8 @@ class Org:
                     self._touch_group(group_id, ts, membership=True)
             for assigned in self.app_direct.values():
                 assigned.pop(user_id, None)
+            for role_id in self.user_roles.pop(user_id, {}):
+                self.user_role_targets.pop((user_id, role_id), None)
             self._emit("user.lifecycle.delete.completed", target=("User", user_id, f"{user_id}@deleted.invalid"))
 
     def add_member(self, group_id: str, user_id: str) -> None:
@@ -286,9 +325,25 @@ class Org:
             self.group_roles.pop(group_id, None)
             self.role_targets = {k: [t for t in v if t != group_id]
                                  for k, v in self.role_targets.items() if k[0] != group_id}
+            self.user_role_targets = {k: [t for t in v if t != group_id] for k, v in self.user_role_targets.items()}
             for assigned in self.app_groups.values():
                 assigned.pop(group_id, None)
             self._emit("group.lifecycle.delete", target=("UserGroup", group_id, name))
+
+    def assign_user_role(self, user_id: str, role_type: str, targets: list[str] | tuple[str, ...] = ()) -> str:
+        """Assign a standard admin role to a user directly; returns the role assignment id."""
+        with self.lock:
+            login = self.users[user_id]["profile"]["login"]
+            role_id = self._add_user_role(user_id, role_type, self.clock.tick(), list(targets))
+            self._emit("user.account.privilege.grant", target=("User", user_id, login))
+            return role_id
+
+    def revoke_user_role(self, user_id: str, role_id: str) -> None:
+        with self.lock:
+            self.clock.tick()
+            del self.user_roles[user_id][role_id]
+            self.user_role_targets.pop((user_id, role_id), None)
+            self._emit("user.account.privilege.revoke", target=("User", user_id, self.users[user_id]["profile"]["login"]))
 
     def assign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
@@ -418,9 +473,30 @@ def _generate(org: Org, n_tenants: int, n_users: int, now_ms: int) -> None:
 
     if n_tenants >= 4:
         _seed_breaks(org, products, now_ms)
+    _seed_direct_roles(org, now_ms)
     for group_id, members in org.members.items():
         if members:
             org.groups[group_id]["lastMembershipUpdated"] = iso_ms(max(members.values()))
+
+
+def _role(role_id: str, role_type: str, ts: int, assignment: str, assignee: str) -> dict[str, Any]:
+    return {"id": role_id, "label": ROLE_LABELS[role_type], "type": role_type, "status": "ACTIVE",
+            "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "assignmentType": assignment,
+            "_links": {"assignee": {"href": assignee}}}
+
+
+def _seed_direct_roles(org: Org, now_ms: int) -> None:
+    """Roles assigned to users by hand: the first provider staff member is a super admin, and the
+    first tenant's first admin also helps its users directly (a help desk role on USERS_)."""
+    ts = now_ms - 30 * DAY_MS
+    superusers = next((g for g, v in org.groups.items() if v["profile"]["name"] == "SUPERUSERS"), None)
+    staff = sorted(org.members.get(superusers, {}), key=org.seq.__getitem__) if superusers else []
+    if staff:
+        org._add_user_role(staff[0], "SUPER_ADMIN", ts, [])
+    if org.tenants and org.tenants[0].admins and org.tenants[0].users:
+        admins = sorted(org.members[org.tenants[0].admins], key=org.seq.__getitem__)
+        if admins:
+            org._add_user_role(admins[0], "HELP_DESK_ADMIN", ts, [org.tenants[0].users])
 
 
 def _app(app_id: str, name: str, label: str, mode: str, ts: int) -> dict[str, Any]:

@@ -26,6 +26,9 @@ _ROUTES = [
         (r"^/api/v1/logs$", "logs"),
         (r"^/api/v1/users$", "users"),
         (r"^/api/v1/users/([^/]+)$", "user"),
+        (r"^/api/v1/users/([^/]+)/roles$", "user_roles"),
+        (r"^/api/v1/users/([^/]+)/roles/([^/]+)/targets/groups$", "user_role_targets"),
+        (r"^/api/v1/iam/assignees/users$", "role_assignees"),
         (r"^/api/v1/groups$", "groups"),
         (r"^/api/v1/groups/([^/]+)$", "group"),
         (r"^/api/v1/groups/([^/]+)/users$", "group_users"),
@@ -43,7 +46,9 @@ _ROUTES = [
 # (default, max) page sizes, after Okta's reference.
 _LIMITS = {"users": (200, 200), "groups": (200, 10_000), "group_users": (1000, 1000), "apps": (20, 200),
            "app_users": (50, 500), "app_groups": (20, 200), "idps": (20, 200), "policies": (200, 200),
-           "role_targets": (20, 200)}
+           "role_targets": (20, 200), "role_assignees": (100, 100)}
+# Routes that wrap their list in an object and link the next page inside it, not in `Link`.
+_ENVELOPED = {"role_assignees"}
 _ERRORS = {
     400: ("E0000001", "Api validation failed"),
     401: ("E0000011", "Invalid token provided"),
@@ -67,9 +72,12 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
+_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees"}
+
+
 def template_of(path: str) -> str:
     parts = path.split("/")
-    return "/".join("{id}" if i > 3 and _ID.match(p) and p not in {"users", "groups", "roles", "targets", "rules"}
+    return "/".join("{id}" if i > 3 and _ID.match(p) and p not in _WORDS
                     else p for i, p in enumerate(parts))
 
 
@@ -188,8 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
             items, next_query = getattr(sandbox.api, route)(query, *args)
             if route == "logs" and items:
                 items = self._mangle_events(items)
-            body = orjson.dumps(items)
-            if next_query is not None or route in _LIMITS or route == "logs":
+            if route in _ENVELOPED:
+                links = {"next": {"href": f"{sandbox.url}{path}?{urlencode(next_query)}"}} if next_query else {}
+                body = orjson.dumps({"value": items, "_links": links})
+            else:
+                body = orjson.dumps(items)
+            if route not in _ENVELOPED and (next_query is not None or route in _LIMITS or route == "logs"):
                 links = [f'<{sandbox.url}{path}?{urlencode(query)}>; rel="self"']
                 if next_query is not None:
                     links.append(f'<{sandbox.url}{path}?{urlencode(next_query)}>; rel="next"')

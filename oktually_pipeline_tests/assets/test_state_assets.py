@@ -46,6 +46,8 @@ def test_one_asset_per_table_with_keys_groups_and_lineage() -> None:
     assert deps == {"okta_groups", "okta_users"}
     assert {k.to_user_string() for k in _asset("okta_group_role_targets").dependency_keys} == {
         "okta_group_roles", "okta_groups"}
+    assert {k.to_user_string() for k in _asset("okta_user_roles").dependency_keys} == {
+        "okta_role_assigned_users", "okta_users"}
     # An app's users depend on its groups' members: the version token reads them.
     assert {k.to_user_string() for k in _asset("okta_app_users").dependency_keys} == {
         "okta_apps", "okta_users", "okta_groups", "okta_group_members", "okta_app_groups"}

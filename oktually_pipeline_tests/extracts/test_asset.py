@@ -12,6 +12,7 @@ from dagster_aws.s3 import S3Resource
 from oktually_pipeline.assets.extracts import parquet_extract
 from oktually_pipeline.extracts.reader import open_table
 from oktually_pipeline.extracts.resource import ExtractsResource
+from oktually_pipeline.okta.endpoints import ENDPOINTS
 from oktually_pipeline.resources import WarehouseResource
 from oktually_pipeline_tests.extracts.conftest import DAY0, REGION, S3Env, add_events
 from oktually_pipeline_tests.extracts.helpers import assert_matches_postgres
@@ -33,7 +34,8 @@ def test_asset_publishes_and_reports_what_it_wrote(seeded: sa.Engine, database_u
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["acme"])
         first = run(instance, database_url, ExtractsResource())
-        assert first["files_written"] == 14 and first["rows_written"] == 93 + 40 + 5 + 40 + 1
+        # One file per day of events (3) and per state table, empty ones too.
+        assert first["files_written"] == 3 + len(ENDPOINTS) and first["rows_written"] == 93 + 40 + 5 + 40 + 1
         assert first["bytes_written"] > 0
         assert first["manifest"] == str(tmp_path / "out" / "tenant=acme" / "_manifest.json")
         assert first["log_event_days_written"] == "2026-03-01, 2026-03-02, 2026-03-03"

@@ -23,8 +23,9 @@ from oktually_pipeline_tests.ingest.state_helpers import (
 )
 
 TOKEN = "00sandbox-state-load-token-0123456789"
-RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets")
-OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules")
+RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets", "user_roles",
+             "user_role_targets")
+OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users")
 
 
 @pytest.fixture
@@ -96,6 +97,14 @@ def change_everything(sb: Sandbox) -> dict[str, str]:
     org.delete_group(doomed_group)
     doomed_app = next(a for a, _ in reversed(app_groups) if a not in {app_groups[0][0], app_groups[-1][0]})
     org.delete_app(doomed_app)
+    # Directly assigned roles: a new assignee, a second (scoped) role for an assignee, which only
+    # a privilege event tells, and a revoked last role, which drops its user from the assignees.
+    org.assign_user_role(u_renamed, "READ_ONLY_ADMIN")
+    types = snap["user_role_types"]
+    (super_admin,) = {u for (u, r), t in types.items() if t == "SUPER_ADMIN"}
+    (help_desk, help_desk_role), = [k for k, t in types.items() if t == "HELP_DESK_ADMIN"]
+    org.assign_user_role(super_admin, "GROUP_MEMBERSHIP_ADMIN", [new_group, assigned[-1]])
+    org.revoke_user_role(help_desk, help_desk_role)
     return {"new_user": new_user, "deleted_user": u_del, "deactivated": u_deact,
             "deleted_group": doomed_group, "deleted_app": doomed_app}
 

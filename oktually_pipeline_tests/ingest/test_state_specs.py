@@ -24,7 +24,22 @@ SAMPLE_OF = {
     "apps": "app.json", "app_users": "app-user.json", "app_groups": "app-group.json",
     "idps": "idp.json", "policies": "policy.json", "policy_rules": "policy-rule.json",
     "group_roles": "group-role.json", "group_role_targets": "role-target-group.json",
+    "user_roles": "role.json", "user_role_targets": "role-target-group.json",
+    "role_assigned_users": "openapi: RoleAssignedUsersResponseExample",
 }
+# Okta's OpenAPI description, components/examples/RoleAssignedUsersResponseExample: the `value` list.
+ROLE_ASSIGNED_USERS_EXAMPLE = [{
+    "id": "00u118oQYT4TBGuay0g4",
+    "orn": "orn:okta:00o5rb5mt2H3d1TJd0h7:users:00u118oQYT4TBGuay0g4",
+    "_links": {"self": {"href": "http://your-subdomain.okta.com/api/v1/users/00u118oQYT4TBGuay0g4"},
+               "roles": {"href": "http://your-subdomain.okta.com/api/v1/users/00u118oQYT4TBGuay0g4/roles"}},
+}]
+
+
+def _sample(table: str) -> list[dict]:
+    if table == "role_assigned_users":
+        return ROLE_ASSIGNED_USERS_EXAMPLE
+    return orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
 
 
 def test_every_table_has_an_endpoint_and_an_asset_key() -> None:
@@ -44,7 +59,8 @@ def test_every_table_has_an_endpoint_and_an_asset_key() -> None:
 @pytest.mark.parametrize("table", sorted(SAMPLE_OF))
 def test_columns_extract_from_recorded_objects(table: str) -> None:
     ep = BY_TABLE[table]
-    items = orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
+    items = [i for i in _sample(table) if ep.keeps(i)]
+    assert items, f"{table}: the sample holds no object the table keeps"
     bound = tuple(f"parent-{c}" for c in ep.bound_columns)
     rows, newest = _rows(ep, items, bound)
     assert len(rows) == len(items)
@@ -69,6 +85,14 @@ def test_users_sample_columns() -> None:
     assert first["user_type_id"] == "otynwlw0pkLLUgtNG5d7"
     assert first["last_login"] is None
     assert newest == datetime(2025, 8, 7, 13, 11, 36, tzinfo=timezone.utc)
+
+
+def test_user_roles_keep_direct_assignments_only() -> None:
+    # role.json lists two roles assigned to the user and one it holds through a group.
+    ep = BY_TABLE["user_roles"]
+    rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00u1",))
+    record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
+    assert [(r["role_type"], r["assignment_type"]) for r in record] == [("USER_ADMIN", "USER"), ("SUPER_ADMIN", "USER")]
 
 
 def test_objects_without_a_key_are_skipped_not_fatal() -> None:

@@ -27,6 +27,7 @@ def tiny_org() -> OrgRows:
     Breaks, one of each kind: gibbon has no groups; ADMINS_tarsier names another tenantId and holds no
     role; APPUSERS_spider_0oaGone names no app; APPUSERS_lemur_app3 is not assigned; ADMINS_spider
     targets USERS_lemur; u3 is a user of spider and lemur; u6 administers lemur without being a user.
+    Roles assigned directly: u5 (help desk over USERS_lemur), u4 (Group Administrator), u10.
     """
     org = OrgRows()
     for i in range(1, 11):
@@ -47,6 +48,10 @@ def tiny_org() -> OrgRows:
     org.members("g_appusers_spider_app1", "u1", "u2", "u9").members("g_appusers_lemur_app1", "u4", "u10")
     org.app_user("app2", "u2").app_user("app2", "u10").app_user("app1", "u2", scope="GROUP")
     org.role("g_super", "SUPER_ADMIN")
+    # Roles assigned to users directly: u4's USER_ADMIN repeats its group role's id, as Okta's
+    # standard role ids do; u10 is deactivated and holds nothing while so.
+    org.user_role("u5", "HELP_DESK_ADMIN", "g_users_lemur").user_role("u4", "USER_ADMIN")
+    org.user_role("u10", "READ_ONLY_ADMIN")
     return org
 
 

@@ -66,6 +66,17 @@ class OrgRows:
             self.add("group_role_targets", group_id=group_id, role_id=role_id, target_group_id=t)
         return self
 
+    def user_role(self, user_id: str, role_type: str, *target_ids: str, role_id: str | None = None) -> OrgRows:
+        """A role assigned to the user directly, with its assignee row and group targets."""
+        role_id = role_id or f"r_{role_type}"
+        if not any(r["id"] == user_id for r in self.rows.get("role_assigned_users", [])):
+            self.add("role_assigned_users", id=user_id, orn=f"orn:okta:directory:test:users:{user_id}")
+        self.add("user_roles", user_id=user_id, role_id=role_id, role_type=role_type,
+                 label=role_type.title(), status="ACTIVE", assignment_type="USER")
+        for t in target_ids:
+            self.add("user_role_targets", user_id=user_id, role_id=role_id, target_group_id=t)
+        return self
+
     def tenant(self, idp_id: str, name: str, *, admins: tuple[str, ...] = (), users: tuple[str, ...] = (),
                apps: tuple[str, ...] = ()) -> OrgRows:
         """An okta-dac tenant that follows the convention: IdP, ADMINS_ (tenantId, Group Admin role

@@ -17,15 +17,19 @@ def test_user_app_access_lists_every_path(tiny_shared) -> None:
     assert "APPUSERS_spider_app1" in path
 
 
-def test_admin_role_holders_through_groups_with_targets(tiny_shared) -> None:
-    rows = {(r.user_id, r.group_id, r.role_type): r for r in tiny_shared("SELECT * FROM admin_role_holders")}
+def test_admin_role_holders_directly_and_through_groups_with_targets(tiny_shared) -> None:
+    rows = {(r.user_id, r.via, r.group_id, r.role_type): r for r in tiny_shared("SELECT * FROM admin_role_holders")}
     assert set(rows) == {
-        ("u1", "g_admins_spider", "USER_ADMIN"), ("u4", "g_admins_lemur", "USER_ADMIN"),
-        ("u6", "g_admins_lemur", "USER_ADMIN"), ("u7", "g_super", "SUPER_ADMIN"),
-    }
-    assert rows["u1", "g_admins_spider", "USER_ADMIN"].target_group_ids == sorted(
+        ("u1", "group", "g_admins_spider", "USER_ADMIN"), ("u4", "group", "g_admins_lemur", "USER_ADMIN"),
+        ("u6", "group", "g_admins_lemur", "USER_ADMIN"), ("u7", "group", "g_super", "SUPER_ADMIN"),
+        ("u5", "direct", None, "HELP_DESK_ADMIN"), ("u4", "direct", None, "USER_ADMIN"),
+    }  # u10's directly assigned role is left out: u10 is deactivated
+    assert rows["u1", "group", "g_admins_spider", "USER_ADMIN"].target_group_ids == sorted(
         ["g_admins_spider", "g_users_spider", "g_appusers_spider_app1", "g_appusers_spider_app2", "g_users_lemur"])
-    assert rows["u7", "g_super", "SUPER_ADMIN"].target_group_ids == []
+    assert rows["u7", "group", "g_super", "SUPER_ADMIN"].target_group_ids == []
+    # Targets belong to the assignment: u4's direct role shares its id with the group's, not its targets.
+    assert rows["u5", "direct", None, "HELP_DESK_ADMIN"].target_group_names == ["USERS_lemur"]
+    assert rows["u4", "direct", None, "USER_ADMIN"].target_group_ids == []
 
 
 def test_signin_daily_counts_per_tenant(tiny_shared) -> None:

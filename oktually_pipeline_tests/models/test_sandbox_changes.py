@@ -38,6 +38,11 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
         org.delete_user(users[1])                          # gone everywhere
         org.delete_group(appusers)                         # an entitlement and its access paths go
         org.remove_member(t.admins, next(iter(org.members[t.admins])))
+        org.assign_user_role(users[2], "GROUP_MEMBERSHIP_ADMIN", [t.users])  # a new direct role holder
+        org.assign_user_role(users[3], "READ_ONLY_ADMIN")
+        org.deactivate_user(users[3])                      # holds nothing while deactivated
+        (super_admin,) = [u for u, rs in org.user_roles.items() if any(r["type"] == "SUPER_ADMIN" for r in rs.values())]
+        org.revoke_user_role(super_admin, next(iter(org.user_roles[super_admin])))
         load_org(sb, scratch_engine, ORG, as_of)
         build_models(scratch_engine, ORG, as_of=datetime.now(timezone.utc))
         truth = Truth(sb, datetime.now(timezone.utc))
@@ -52,3 +57,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
     assert query("SELECT 1 FROM deprovisioned_with_access WHERE user_id = :u", u=users[0])
     assert not query("SELECT 1 FROM tenant_app_entitlements WHERE group_id = :g", g=appusers)
     assert not query("SELECT 1 FROM user_app_access WHERE group_id = :g AND user_id = :u", g=appusers, u=app_member)
+    assert [tuple(r) for r in query("SELECT role_type, target_group_ids FROM admin_role_holders "
+                                    "WHERE user_id = :u AND via = 'direct'", u=users[2])] == [
+        ("GROUP_MEMBERSHIP_ADMIN", [t.users])]
+    assert not query("SELECT 1 FROM admin_role_holders WHERE user_id IN (:a, :b) AND via = 'direct'",
+                     a=users[3], b=super_admin)

@@ -76,6 +76,13 @@ def test_access_paths_explain_exactly_what_okta_lists_per_app(loaded: Loaded) ->
     assert {tuple(r) for r in rows} == loaded.truth.okta_app_assignments()
 
 
+def test_admin_roles_come_both_ways(loaded: Loaded) -> None:
+    rows = loaded.query("SELECT via, role_type, target_group_names FROM admin_role_holders WHERE via = 'direct'")
+    assert sorted((r.role_type, tuple(r.target_group_names)) for r in rows) == [
+        ("HELP_DESK_ADMIN", (f"USERS_{loaded.truth.snap['tenants'][0].name}",)), ("SUPER_ADMIN", ())]
+    assert loaded.query("SELECT count(*) AS n FROM admin_role_holders WHERE via = 'group'")[0].n > 0
+
+
 def test_activity_models_are_not_trivially_empty(loaded: Loaded) -> None:
     daily = loaded.query("SELECT sum(sign_ins) AS ok, sum(failed_sign_ins) AS failed, sum(mfa_verifications) AS mfa "
                          "FROM signin_daily")[0]

@@ -116,9 +116,14 @@ class Truth:
         for g, r, t in self.snap["group_role_targets"]:
             if t in self.groups:
                 targets[g, r].append(t)
-        return {(u, g, r, self.role_types[g, r], tuple(sorted(targets[g, r])))
-                for g, r in self.snap["group_roles"] for u in self.members[g]
-                if self._status(u) != "DEPROVISIONED"}
+        for u, r, t in self.snap["user_role_targets"]:
+            if t in self.groups:
+                targets[u, r].append(t)
+        held = {(u, g, r, self.role_types[g, r], tuple(sorted(targets[g, r])))
+                for g, r in self.snap["group_roles"] for u in self.members[g]}
+        held |= {(u, None, r, self.snap["user_role_types"][u, r], tuple(sorted(targets[u, r])))
+                 for u, r in self.snap["user_roles"]}
+        return {h for h in held if self._status(h[0]) != "DEPROVISIONED"}
 
     def deprovisioned_with_access(self) -> set[tuple]:
         gone = {u for u, user in self.users.items() if user["status"] == "DEPROVISIONED"}

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from oktually_pipeline.okta.auth import Secret, SswsAuth
-from oktually_pipeline.okta.client import OktaClient
+from oktually_pipeline.okta.client import OktaClient, _unwrap
 from oktually_pipeline.okta.errors import (
     OktaAuthError,
     OktaMalformedPageError,
@@ -39,6 +39,31 @@ def test_pages_follow_next_links_to_every_user(sandbox: Sandbox) -> None:
     assert len(ids) == len(set(ids))
     assert set(ids) == set(sandbox.org.snapshot()["users"])
     assert all(p.rate_limit is not None for p in pages)
+
+
+def test_enveloped_lists_page_through_links_in_the_body(sandbox: Sandbox) -> None:
+    org = sandbox.org
+    extra = sorted(u for u, v in org.users.items() if v["status"] == "ACTIVE" and u not in org.user_roles)[:2]
+    for user_id in extra:
+        org.assign_user_role(user_id, "READ_ONLY_ADMIN")
+    with client_for(sandbox) as client:
+        pages = list(client.iter_pages("/api/v1/iam/assignees/users", {"limit": 1}, envelope="value"))
+    assert len(pages) == len(org.role_assignees()) >= 4
+    assert [p.items[0]["id"] for p in pages] == [a["id"] for a in org.role_assignees()]
+    assert all(p.next_url for p in pages[:-1]) and pages[-1].next_url is None
+
+
+def test_envelope_shapes() -> None:
+    # Okta's OpenAPI example (RoleAssignedUsersResponseExample), then pages we must refuse.
+    example = {"value": [{"id": "00u118oQYT4TBGuay0g4", "orn": "orn:okta:00o5rb5mt2H3d1TJd0h7:users:00u118oQYT4TBGuay0g4"}],
+               "_links": {"next": {"href": "http://your-subdomain.okta.com/api/v1/iam/assignees/users?after=00u118oQYT4TBGuay0g4&limit=1"}}}
+    items, nxt = _unwrap(example, "value")
+    assert [i["id"] for i in items] == ["00u118oQYT4TBGuay0g4"] and nxt.endswith("after=00u118oQYT4TBGuay0g4&limit=1")
+    assert _unwrap({"value": [], "_links": {}}, "value") == ([], None)
+    with pytest.raises(ValueError, match="array under 'value'"):
+        _unwrap({"values": []}, "value")
+    with pytest.raises(ValueError, match="href"):
+        _unwrap({"value": [], "_links": {"next": {"href": 3}}}, "value")
 
 
 def test_pacing_keeps_a_steady_run_off_429(sandbox: Sandbox) -> None:

@@ -57,6 +57,26 @@ def test_every_list_pages_each_object_exactly_once(sb: Sandbox) -> None:
     assert app_users == truth["app_users"]
 
 
+def test_role_assignees_and_user_roles(sb: Sandbox) -> None:
+    org = sb.org
+    body = get(sb, "/api/v1/iam/assignees/users").json()
+    # Enveloped, as Okta's OpenAPI describes it: no Link header, the next page inside the body.
+    assert set(body) == {"value", "_links"} and body["_links"] == {}
+    assignees = [a["id"] for a in body["value"]]
+    assert len(assignees) == 2 and set(assignees) == set(org.user_roles)
+    first = get(sb, "/api/v1/iam/assignees/users", limit=1)
+    assert "link" not in first.headers
+    assert first.json()["_links"]["next"]["href"].startswith(f"{sb.url}/api/v1/iam/assignees/users?")
+    # A tenant admin's roles: the one assigned directly, then the one its ADMINS_ group holds.
+    helper = next(u for u, rs in org.user_roles.items() if any(r["type"] == "HELP_DESK_ADMIN" for r in rs.values()))
+    roles = get(sb, f"/api/v1/users/{helper}/roles").json()
+    assert [(r["type"], r["assignmentType"]) for r in roles] == [("HELP_DESK_ADMIN", "USER"), ("USER_ADMIN", "GROUP")]
+    role_id = roles[0]["id"]
+    targets = get(sb, f"/api/v1/users/{helper}/roles/{role_id}/targets/groups").json()
+    assert [t["profile"]["name"] for t in targets] == [f"USERS_{org.tenants[0].name}"]
+    assert get(sb, f"/api/v1/users/{helper}/roles/{roles[1]['id']}/targets/groups").status_code == 404
+
+
 def test_default_user_list_hides_deprovisioned_but_filters_include_them(sb: Sandbox) -> None:
     deprovisioned = {u for u, obj in sb.org.snapshot()["users"].items() if obj["status"] == "DEPROVISIONED"}
     assert deprovisioned

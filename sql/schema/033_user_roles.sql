@@ -1,0 +1,16 @@
+-- Admin roles assigned to users directly, keyed (user_id, role_id): standard role ids repeat
+-- across assignees. Roles a user holds through groups are in group_roles.
+CREATE TABLE IF NOT EXISTS user_roles (
+    user_id                  text NOT NULL,
+    role_id                  text NOT NULL,
+    role_type                text,
+    label                    text,
+    status                   text,
+    assignment_type          text,
+    created                  timestamptz,
+    last_updated             timestamptz,
+    raw                      jsonb NOT NULL,
+    deleted_at               timestamptz,
+    synced_at                timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, role_id)
+);
