@@ -39,20 +39,43 @@ loop's figure in section 1 to see how this run's machine stood.
 The sandbox's `_page` (users, groups, members...) now takes the first limit+1 objects with `heapq.nsmallest`
 instead of sorting the whole table for every page (same result; it matters at 100,000 users).
 
-Where a page's time goes now (50 pages of 1000 events, measured one step at a time on a quiet
-machine): the binary COPY into the staging table 23-25 ms (of which ~4 ms is our process's CPU: the rest
-is Postgres building each event's `jsonb`), the merge into `log_events` 9 ms, the commit 1.7 ms. The
-writer is therefore bound by one Postgres backend's `jsonb` parsing, ~35 ms a page, while the
-prefetch thread decodes the next page; `synchronous_commit = off` on the ingest transaction was tried
-and gained only 2-3 %, not worth weakening what a committed mark promises.
+### Second pass, 2026-12-06: what Postgres does with each event
 
-Why the wall-time ratio to the bare loop stays far above 1.3 on 2 shared cores: per event, the sandbox
-spends ~12 µs, our process ~22-27 µs and Postgres ~35 µs (the `jsonb` build, the insert into a table
-with four indexes, the commit), ~70 µs of CPU in all, shared by 2 cores: at best ~29,000 events/s
-end to end, against 85,000/s for a loop that only downloads. The ratio measures how much slower
-loading into Postgres is than downloading into nothing, on a machine where Postgres, the sandbox and
-the pipeline share two cores; with Postgres on its own host the pipeline's own share (22-27 µs an
-event, overlapped with the download by the prefetch thread) is what would remain.
+On 2026-12-06 the cores were much slower: the bare loop downloaded 18,500 events/s (100k events
+in 5.4 s), under the 20,000 goal by itself, and the pipeline of 2026-11-25 loaded 5,800/s, a ratio of
+3.07. Measured one step at a time on a quiet machine (30 pages of 1000 events, Postgres wall time
+per event, our process's COPY encoding included):
+
+| Postgres write of one event | µs |
+|---|---|
+| staged binary COPY + merge, `raw jsonb` (as it was) | 119-131 |
+| the same into an UNLOGGED table (what the WAL costs) | 106 |
+| the same without the three secondary indexes | 110 |
+| the same with `raw json` | 68-74 |
+| the same with `raw text` (what validating the JSON costs) | 54-63 |
+
+Building each event's `jsonb` was more than half of it. Fixes, each measured with the 100k-event run
+of section 1 (3 runs, medians):
+
+| change | ratio to the bare loop | events/s |
+|---|---|---|
+| before | 3.07 | 5,800 |
+| `log_events.raw` is `json` (`sql/schema/010`, `011` converts older schemas; the two queries that read `raw` use the `json_*` functions) | 1.83 | 9,400 |
+| `ingest/log_events.py` `PageWriter`: a page of new events is COPYed straight into `log_events` under a savepoint; pages that meet stored `uuid`s fall back to the staging merge | 1.71 | 11,000 |
+| each page commits with `synchronous_commit = off`; the pull ends with one synchronous commit, so what it reports is on disk (rows and mark are lost together, never apart) | 1.64 | 11,400 |
+
+Left as they are: our process's share. Per event, `orjson.loads` takes 15-18 µs of CPU, `page_rows`
+10-11 µs (4-5 of it re-serialising `raw`), the binary COPY encoding 2.8 µs. A lazy parser
+(`pysimdjson`, reading only the eleven fields and `.mini` for `raw`) took 21.6 µs against 24.6 µs
+for decode and shaping: not worth a dependency. The three secondary indexes serve the models and
+the checks (`max(published)`) and cost ~9 µs an event together; they stay.
+
+Why the ratio stays above 1.3 here: the sandbox renders pages in its own process and keeps about
+one of the two cores busy (the bare loop is mostly its time); our process (~44 µs of CPU an event,
+imports included) and Postgres (~40 µs) share what is left. With the sandbox's core taken, ~84 µs of
+work an event on one core cannot come within 1.3 of a loop that only downloads. With Okta on the
+other end of the wire, as in production, the sandbox's core is free and the pipeline's own work is
+what remains.
 
 ## The models over a 100,000-user org, and the fix made
 

@@ -114,7 +114,7 @@ def okta_log_events(
     """The tenant's Okta System Log (`GET /api/v1/logs`) in Postgres table `okta_<tenant>.log_events`.
 
     One row per event, keyed and de-duplicated on `uuid`, with typed columns (published,
-    event_type, actor, client IP, outcome, transaction) and the whole event as `raw` jsonb.
+    event_type, actor, client IP, outcome, transaction) and the whole event as `raw` json.
     Incremental: polling resumes from Okta's `next` link stored in `ingest_marks` with the rows it
     covers, so late events are never skipped; past days are re-read with bounded queries.
     """

@@ -11,9 +11,11 @@ Two ways to read Okta's `/api/v1/logs`:
 * Bounded (`since` and `until`): ordered by `published`, finite. Used to re-read a past window
   (a backfill); it never moves the stored link, and the mark only forwards.
 
-Every page is COPYed into a staging table and merged with `ON CONFLICT (uuid) DO NOTHING` in one
-transaction with the mark, so a run that dies anywhere leaves table and mark consistent, and the
-next run re-reads at most the page it was on.
+Every page is committed in one transaction with the mark, so a run that dies anywhere leaves
+table and mark consistent, and the next run re-reads at most the page it was on. Pages are
+de-duplicated on `uuid` (see `PageWriter`): COPYed straight into `log_events` while they hold new
+events only, and merged through a staging table with `ON CONFLICT (uuid) DO NOTHING` where they
+overlap what is stored (the polling overlap, a re-read after a crash, a backfill).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 
 from oktually_pipeline.okta.client import OktaClient, Page, cursor_of
 from oktually_pipeline.okta.errors import OktaRequestError
-from oktually_pipeline.warehouse.copy import stage_rows
+from oktually_pipeline.warehouse.copy import copy_rows, stage_rows
 from oktually_pipeline.warehouse.marks import advance_mark, read_mark
 from oktually_pipeline.warehouse.schema import refresh_statistics, use_tenant_schema
 from oktually_pipeline.warehouse.sqlfiles import load_sql
@@ -46,7 +49,7 @@ COLUMNS = (
     "actor_alternate_id", "client_ip", "outcome_result", "outcome_reason", "transaction_id", "raw",
 )
 # Column types for the binary COPY (see warehouse/copy.py), in COLUMNS order.
-COLUMN_TYPES = ("text", "timestamptz") + ("text",) * 9 + ("jsonb",)
+COLUMN_TYPES = ("text", "timestamptz") + ("text",) * 9 + ("json",)
 
 
 class MalformedEvent(ValueError):
@@ -134,19 +137,52 @@ def page_rows(items: list[Any]) -> tuple[list[tuple[Any, ...]], datetime | None]
     return rows, newest
 
 
-def write_page(
-    engine: sa.Engine, tenant_id: str, rows: list[tuple[Any, ...]], newest: datetime | None,
-    cursor: str | None, details: dict[str, Any],
-) -> int:
-    """Commit one page of rows together with the mark (and link) that follows them."""
-    with engine.begin() as conn:
-        use_tenant_schema(conn, tenant_id)
-        inserted = 0
-        if rows:
-            stage_rows(conn, "_stage_log_events", "log_events", COLUMNS, rows, types=COLUMN_TYPES)
-            inserted = conn.exec_driver_sql(load_sql("ingest/merge_log_events.sql")).rowcount
-        advance_mark(conn, STREAM, mark=newest, cursor=cursor, details=details)
-    return inserted
+class PageWriter:
+    """Commits pages of rows, each with the mark (and link) that follows them.
+
+    A page of new events is COPYed straight into `log_events` (under a savepoint), sparing the
+    server the staging table's write and read. When that meets an event already stored, the
+    page is merged through the staging table instead (`ON CONFLICT (uuid) DO NOTHING`), and so
+    are the pages after it until one holds only new events: overlaps come in runs of pages.
+    """
+
+    def __init__(self, engine: sa.Engine, tenant_id: str, *, expect_overlap: bool = False) -> None:
+        self.engine, self.tenant_id = engine, tenant_id
+        self.direct = not expect_overlap
+        self.merged_pages = 0
+
+    def write(self, rows: list[tuple[Any, ...]], newest: datetime | None, cursor: str | None,
+              details: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            use_tenant_schema(conn, self.tenant_id)
+            # No wait for the WAL flush at each page's commit: a Postgres crash may lose the last
+            # few commits, but each loses its rows and the mark together, and the next run
+            # re-reads them. `settle` waits for the flush once, before the pull reports.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            inserted = self._insert(conn, rows) if rows else 0
+            advance_mark(conn, STREAM, mark=newest, cursor=cursor, details=details)
+        return inserted
+
+    def settle(self, details: dict[str, Any]) -> None:
+        """Wait until every page committed so far is on disk: a synchronous commit that writes
+        (the mark's details) flushes the WAL up to itself, the pages' commits before it too."""
+        with self.engine.begin() as conn:
+            use_tenant_schema(conn, self.tenant_id)
+            advance_mark(conn, STREAM, mark=None, details=details)
+
+    def _insert(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
+        if self.direct:
+            try:
+                with conn.begin_nested():
+                    copy_rows(conn, "log_events", COLUMNS, rows, types=COLUMN_TYPES)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                self.direct = False
+        stage_rows(conn, "_stage_log_events", "log_events", COLUMNS, rows, types=COLUMN_TYPES)
+        inserted = conn.exec_driver_sql(load_sql("ingest/merge_log_events.sql")).rowcount
+        self.merged_pages += 1
+        self.direct = inserted == len(rows)
+        return inserted
 
 
 def _prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
@@ -199,12 +235,13 @@ def _polling_pages(client: OktaClient, url: str, limit: int, max_pages: int | No
 
 def _run_pages(
     engine: sa.Engine, tenant_id: str, pages: Iterator[Page], result: PullResult,
-    keep_cursor: bool, on_page: Callable[[PullResult], None] | None,
+    keep_cursor: bool, on_page: Callable[[PullResult], None] | None, *, expect_overlap: bool,
 ) -> None:
+    writer = PageWriter(engine, tenant_id, expect_overlap=expect_overlap)
     for page in _prefetched(pages):
         rows, newest = page.parsed
         cursor = cursor_of(page.next_url) if keep_cursor and page.next_url else None
-        result.inserted += write_page(engine, tenant_id, rows, newest, cursor, {"last_mode": result.mode})
+        result.inserted += writer.write(rows, newest, cursor, {"last_mode": result.mode})
         result.pages += 1
         result.fetched += len(rows)
         if newest and (result.mark is None or newest > result.mark):
@@ -213,6 +250,9 @@ def _run_pages(
             result.cursor = cursor
         if on_page:
             on_page(result)
+    if result.pages:
+        writer.settle({"last_mode": result.mode})
+    result.extra["pages_merged"] = result.extra.get("pages_merged", 0) + writer.merged_pages
     refresh_statistics(engine, tenant_id, "log_events", result.inserted)
 
 
@@ -242,8 +282,10 @@ def pull_polling(
     if resume_from_cursor and stored.cursor:
         result.started_from = "cursor"
         try:
+            # A stored link resumes after the last committed page: new events as a rule (Okta
+            # still asks clients to de-duplicate on uuid, which the fallback to merging does).
             _run_pages(engine, tenant_id, _polling_pages(client, client.url_for(stored.cursor), limit, max_pages),
-                       result, True, on_page)
+                       result, True, on_page, expect_overlap=False)
             return result
         except OktaRequestError as exc:
             # Okta refuses cursors past its retention; the mark and the overlap take over.
@@ -251,7 +293,9 @@ def pull_polling(
                         tenant_id, exc.error_code or exc.status)
             result.extra["cursor_rejected"] = True
     result.started_from = f"since {_iso(since)}"
-    _run_pages(engine, tenant_id, _polling_pages(client, fresh_url, limit, max_pages), result, True, on_page)
+    # From the mark minus the overlap: the first pages repeat stored events.
+    _run_pages(engine, tenant_id, _polling_pages(client, fresh_url, limit, max_pages), result, True, on_page,
+               expect_overlap=stored.mark is not None)
     return result
 
 
@@ -279,5 +323,6 @@ def pull_bounded(
             yield page
             next_url = page.next_url
 
-    _run_pages(engine, tenant_id, pages(), result, False, on_page)
+    # A backfill re-reads days that are mostly stored already.
+    _run_pages(engine, tenant_id, pages(), result, False, on_page, expect_overlap=True)
     return result

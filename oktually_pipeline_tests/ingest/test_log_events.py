@@ -74,6 +74,7 @@ def test_full_pull_lands_every_event_exactly_once(sandbox: Sandbox, warehouse: s
     assert set(rows) == truth(sandbox)
     assert result.fetched == result.inserted == len(rows) == sandbox.events.count()
     assert result.pages >= 4
+    assert result.extra["pages_merged"] == 0  # new events only: every page COPYed straight in
     mark, cursor = mark_of(warehouse)
     assert mark == max(rows.values())
     assert cursor and cursor.startswith("/api/v1/logs?") and "SSWS" not in cursor
@@ -125,6 +126,28 @@ def test_crash_between_pages_then_rerun_has_no_gap_and_no_duplicate(sandbox: San
     assert result.started_from == "cursor"
     assert result.inserted == sandbox.events.count() - 2000
     assert set(stored(warehouse)) == truth(sandbox)
+
+
+def test_a_repeated_page_is_merged_and_the_pages_after_it_copied_again(sandbox: Sandbox, warehouse: sa.Engine) -> None:
+    links: list[str] = []
+
+    def stop_after_three(result: PullResult) -> None:
+        links.append(result.cursor)
+        if result.pages == 3:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        pull(sandbox, warehouse, on_page=stop_after_three)
+    # As if the link had been saved without the pages after it: it goes back to page 2.
+    with warehouse.begin() as conn:
+        conn.execute(sa.text("UPDATE okta_acme.ingest_marks SET cursor = :c WHERE stream = 'log_events'"), {"c": links[0]})
+    sandbox.events.append(2500)  # pages after the repeats
+    result = pull(sandbox, warehouse)
+    assert result.inserted == sandbox.events.count() - 3000
+    assert set(stored(warehouse)) == truth(sandbox)
+    # Pages 2 and 3 (stored) are merged, and page 4, all new, which switches back to COPYing the rest.
+    assert result.extra["pages_merged"] == 3 and result.pages == 6
+    assert_consistent(warehouse)
 
 
 def test_429s_and_5xx_bursts_lose_nothing(sandbox: Sandbox, warehouse: sa.Engine) -> None:

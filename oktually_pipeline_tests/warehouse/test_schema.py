@@ -8,6 +8,7 @@ from oktually_pipeline.warehouse.schema import (
     refresh_statistics,
     tenant_schema,
 )
+from oktually_pipeline.warehouse.sqlfiles import load_sql
 
 
 def test_schema_per_tenant_holds_the_ddl(engine: sa.Engine) -> None:
@@ -20,6 +21,25 @@ def test_schema_per_tenant_holds_the_ddl(engine: sa.Engine) -> None:
             ).scalars()
         )
     assert {"log_events", "ingest_marks"} <= tables
+
+
+def test_an_older_schema_gets_log_events_raw_as_json_with_its_rows(engine: sa.Engine) -> None:
+    # As 010_log_events.sql created it before raw became json.
+    old_ddl = load_sql("schema/010_log_events.sql").replace("raw                 json NOT NULL", "raw jsonb NOT NULL")
+    assert "raw jsonb" in old_ddl
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA okta_old")
+        conn.exec_driver_sql("SET LOCAL search_path TO okta_old")
+        conn.exec_driver_sql(old_ddl)
+        conn.exec_driver_sql("""INSERT INTO log_events (uuid, published, event_type, raw)
+                                VALUES ('e1', now(), 't', '{"uuid": "e1", "n": [1]}')""")
+    ensure_tenant_schema(engine, "old")
+    ensure_tenant_schema(engine, "old")
+    with engine.connect() as conn:
+        kind = conn.execute(sa.text("SELECT data_type FROM information_schema.columns WHERE table_schema = 'okta_old' "
+                                    "AND table_name = 'log_events' AND column_name = 'raw'")).scalar_one()
+        raw = conn.execute(sa.text("SELECT raw FROM okta_old.log_events")).scalar_one()
+    assert (kind, raw) == ("json", {"uuid": "e1", "n": [1]})
 
 
 @pytest.mark.parametrize("bad", ["Acme", "1acme", "acme;drop", 'a"b', "", "a" * 41, "acme-corp"])

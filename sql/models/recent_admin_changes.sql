@@ -34,8 +34,8 @@ FROM changes c
 -- The first User or UserGroup target is whose privileges changed; old events have no target.
 LEFT JOIN LATERAL (
     SELECT tgt AS target
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.raw -> 'target') = 'array'
-                                   THEN c.raw -> 'target' ELSE '[]'::jsonb END) WITH ORDINALITY AS x(tgt, n)
+    FROM json_array_elements(CASE WHEN json_typeof(c.raw -> 'target') = 'array'
+                                  THEN c.raw -> 'target' ELSE '[]'::json END) WITH ORDINALITY AS x(tgt, n)
     WHERE tgt ->> 'type' IN ('User', 'UserGroup')
     ORDER BY n
     LIMIT 1
