@@ -21,8 +21,6 @@ overlap what is stored (the polling overlap, a re-read after a crash, a backfill
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -34,6 +32,7 @@ import sqlalchemy as sa
 
 from oktually_pipeline.okta.client import OktaClient, Page, cursor_of
 from oktually_pipeline.okta.errors import OktaRequestError
+from oktually_pipeline.okta.read_ahead import linked_pages
 from oktually_pipeline.warehouse.copy import copy_rows, stage_rows
 from oktually_pipeline.warehouse.marks import advance_mark, read_mark
 from oktually_pipeline.warehouse.schema import refresh_statistics, use_tenant_schema
@@ -185,52 +184,10 @@ class PageWriter:
         return inserted
 
 
-def _prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
-    """Fetch the next pages on a thread while the caller writes the current one."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        q.put(page, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            q.put(exc)
-
-    thread = threading.Thread(target=produce, name="okta-log-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 def _polling_pages(client: OktaClient, url: str, limit: int, max_pages: int | None) -> Iterator[Page]:
-    pages = 0
-    while True:
-        page = client.get_page(url, parse=page_rows)
-        pages += 1
-        yield page
-        # Polling always offers a next link; a short page means we reached the tail for now.
-        if page.next_url is None or len(page.items) < limit or (max_pages and pages >= max_pages):
-            return
-        url = page.next_url
+    # Polling always offers a next link; a short page means we reached the tail for now.
+    return linked_pages(client, url, parse=page_rows, more=lambda page: len(page.items) >= limit,
+                        max_pages=max_pages)
 
 
 def _run_pages(
@@ -238,7 +195,7 @@ def _run_pages(
     keep_cursor: bool, on_page: Callable[[PullResult], None] | None, *, expect_overlap: bool,
 ) -> None:
     writer = PageWriter(engine, tenant_id, expect_overlap=expect_overlap)
-    for page in _prefetched(pages):
+    for page in pages:
         rows, newest = page.parsed
         cursor = cursor_of(page.next_url) if keep_cursor and page.next_url else None
         result.inserted += writer.write(rows, newest, cursor, {"last_mode": result.mode})
@@ -316,13 +273,7 @@ def pull_bounded(
         LOGS_PATH, {"since": _iso(since), "until": _iso(until), "limit": limit, "sortOrder": "ASCENDING"}
     )
 
-    def pages() -> Iterator[Page]:
-        next_url: str | None = url
-        while next_url:
-            page = client.get_page(next_url, parse=page_rows)
-            yield page
-            next_url = page.next_url
-
     # A backfill re-reads days that are mostly stored already.
-    _run_pages(engine, tenant_id, pages(), result, False, on_page, expect_overlap=True)
+    _run_pages(engine, tenant_id, linked_pages(client, url, parse=page_rows), result, False, on_page,
+               expect_overlap=True)
     return result

@@ -173,6 +173,7 @@ class OktaClient:
         *,
         parse: Callable[[list[Any]], Any] | None = None,
         envelope: str | None = None,
+        on_next_link: Callable[[str, str], None] | None = None,
     ) -> Page:
         """GET one page of a list endpoint.
 
@@ -183,10 +184,20 @@ class OktaClient:
         `parse` turns the items into what the caller stores (`Page.parsed`). It raises ValueError
         for a page whose items are unusable; such a page is fetched again, like one that is not
         JSON, and fails the call once retries run out.
+
+        `on_next_link(url, next_url)` is called as soon as a page's answer arrives, before its body
+        is decoded, with the `Link` header's next page (on the org's hosts only): so a caller can
+        send the next request while this page is decoded. A page fetched again calls it again.
         """
         url = self.url_for(path_or_url, params)
         if envelope is None:
-            response, items, parsed = self._get(url, expect=list, parse=parse)
+            announce = None
+            if on_next_link is not None:
+                def announce(response: httpx.Response) -> None:
+                    link = response.links.get("next", {}).get("url")
+                    if link and self._same_org(link, url):
+                        on_next_link(url, link)
+            response, items, parsed = self._get(url, expect=list, parse=parse, on_answer=announce)
             next_link = response.links.get("next", {}).get("url")
         else:
             response, (items, next_link), parsed = self._get(
@@ -226,7 +237,7 @@ class OktaClient:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _check_same_org(self, next_url: str, from_url: str) -> None:
+    def _same_org(self, next_url: str, from_url: str) -> bool:
         # A next link elsewhere would carry our token to a host we do not trust. Okta's links may
         # swap the org host for its -admin twin, which is the same org.
         host = urlsplit(next_url).hostname or ""
@@ -234,7 +245,10 @@ class OktaClient:
         first, _, rest = org.partition(".")
         admin_twin = f"{first.removesuffix('-admin')}-admin.{rest}" if rest else org
         plain_twin = f"{first.removesuffix('-admin')}.{rest}" if rest else org
-        if host not in {org, admin_twin, plain_twin} or urlsplit(next_url).scheme != urlsplit(from_url).scheme:
+        return host in {org, admin_twin, plain_twin} and urlsplit(next_url).scheme == urlsplit(from_url).scheme
+
+    def _check_same_org(self, next_url: str, from_url: str) -> None:
+        if not self._same_org(next_url, from_url):
             raise self._error(
                 OktaMalformedPageError, "next link points outside the org", from_url
             )
@@ -250,6 +264,7 @@ class OktaClient:
     def _get(
         self, url: str, *, expect: type | None, parse: Callable[[Any], Any] | None = None,
         unwrap: Callable[[Any], tuple[list[Any], str | None]] | None = None,
+        on_answer: Callable[[httpx.Response], None] | None = None,
     ) -> tuple[httpx.Response, Any, Any]:
         bucket = bucket_for(urlsplit(url).path)
         last_problem = "no attempt made"
@@ -273,6 +288,8 @@ class OktaClient:
                 self.pacer.after_response(bucket, info)
                 status = response.status_code
                 if status == 200:
+                    if on_answer is not None:
+                        on_answer(response)
                     try:
                         with _gc_paused():
                             body = orjson.loads(response.content)
