@@ -21,7 +21,8 @@ overlap what is stored (the polling overlap, a re-read after a crash, a backfill
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -184,17 +185,30 @@ class PageWriter:
         return inserted
 
 
-def _polling_pages(client: OktaClient, url: str, limit: int, max_pages: int | None) -> Iterator[Page]:
+def _polling_pages(
+    client: OktaClient, url: str, limit: int, max_pages: int | None
+) -> Generator[Page, None, None]:
     # Polling always offers a next link; a short page means we reached the tail for now.
     return linked_pages(client, url, parse=page_rows, more=lambda page: len(page.items) >= limit,
                         max_pages=max_pages)
 
 
 def _run_pages(
-    engine: sa.Engine, tenant_id: str, pages: Iterator[Page], result: PullResult,
+    engine: sa.Engine, tenant_id: str, pages: Generator[Page, None, None], result: PullResult,
     keep_cursor: bool, on_page: Callable[[PullResult], None] | None, *, expect_overlap: bool,
 ) -> None:
     writer = PageWriter(engine, tenant_id, expect_overlap=expect_overlap)
+    # Closed on the way out, failure included: its read-ahead requests are waited for then.
+    with closing(pages):
+        _write_pages(writer, pages, result, keep_cursor, on_page)
+    if result.pages:
+        writer.settle({"last_mode": result.mode})
+    result.extra["pages_merged"] = result.extra.get("pages_merged", 0) + writer.merged_pages
+    refresh_statistics(engine, tenant_id, "log_events", result.inserted)
+
+
+def _write_pages(writer: PageWriter, pages: Iterator[Page], result: PullResult, keep_cursor: bool,
+                 on_page: Callable[[PullResult], None] | None) -> None:
     for page in pages:
         rows, newest = page.parsed
         cursor = cursor_of(page.next_url) if keep_cursor and page.next_url else None
@@ -207,10 +221,6 @@ def _run_pages(
             result.cursor = cursor
         if on_page:
             on_page(result)
-    if result.pages:
-        writer.settle({"last_mode": result.mode})
-    result.extra["pages_merged"] = result.extra.get("pages_merged", 0) + writer.merged_pages
-    refresh_statistics(engine, tenant_id, "log_events", result.inserted)
 
 
 def pull_polling(

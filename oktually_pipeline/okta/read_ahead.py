@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -25,7 +25,7 @@ def linked_pages(
     more: Callable[[Page], bool] = lambda page: True,
     max_pages: int | None = None,
     ahead: int = 2,
-) -> Iterator[Page]:
+) -> Generator[Page, None, None]:
     """The pages from `url` on, following next links until there is none, `more(page)` is false,
     or `max_pages` were handed out.
 
