@@ -5,8 +5,9 @@ description holds `{"tenantId": "<idp id>"}`, a `USERS_<name>` group, and an
 `APPUSERS_<name>_<appId>` group per entitled product app, assigned to that app. `ADMINS_<name>`
 holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's groups. Provider
 staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, and the first
-tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group. With four or more tenants the generator also seeds one of each
-convention break (`convention_breaks`), the known truth the derived models are tested against:
+tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group. With four or
+more tenants the generator also seeds one of each convention break (`convention_breaks`), the
+known truth the derived models are tested against:
 
 | kind | objects |
 |---|---|

@@ -2,8 +2,8 @@
 -- assigned to the user (group_id NULL) or 'group' for a role held by a group they are in, with
 -- the groups the role is limited to (no targets: the role is not limited to groups).
 -- Deactivated (DEPROVISIONED) users hold nothing while deactivated (see deprovisioned_with_access).
--- From okta_user_roles, okta_user_role_targets, okta_group_roles, okta_group_role_targets,
--- okta_groups, okta_group_members, okta_users.
+-- From okta_role_assigned_users, okta_user_roles, okta_user_role_targets, okta_group_roles,
+-- okta_group_role_targets, okta_groups, okta_group_members, okta_users.
 WITH roles AS (
     SELECT gm.user_id, 'group' AS via, gr.group_id, g.name AS group_name,
            gr.role_id, gr.role_type, gr.label, gr.status
