@@ -69,23 +69,30 @@ def stop_process_group(proc: subprocess.Popen, *, grace: float = 20.0, term_grac
     SIGINT first (what Ctrl-C sends to `dagster dev` in a terminal), then SIGTERM, then SIGKILL,
     each to the group, after `grace` and `term_grace` seconds (or a second Ctrl-C) of waiting.
     """
-    pgid = proc.pid
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (signal.SIGKILL, 5.0)):
-        if not group_alive(pgid):
+    _escalate([proc], ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (signal.SIGKILL, 5.0)))
+
+
+def _escalate(procs: list[subprocess.Popen], steps: Iterable[tuple[signal.Signals, float]]) -> None:
+    """Send each step's signal to every group still alive, all at once, and wait up to its grace
+    (a Ctrl-C cuts a wait short) before the next; then reap the leaders."""
+    for sig, grace in steps:
+        alive = [p for p in procs if group_alive(p.pid)]
+        if not alive:
             break
+        for proc in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + grace
         try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        try:
-            while group_alive(pgid) and time.monotonic() < deadline:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=0.2)
+            while any(group_alive(p.pid) for p in alive) and time.monotonic() < deadline:
+                for proc in alive:
+                    proc.poll()
+                time.sleep(0.2)
         except KeyboardInterrupt:
             continue
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 @dataclass
@@ -121,16 +128,4 @@ class Processes:
         All together rather than one after another (stop_process_group): dagster-webserver lets
         SIGTERM pass unanswered, and waiting out its grace once is enough.
         """
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            alive = [p for p in self.procs.values() if group_alive(p.pid)]
-            for proc in alive:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, sig)
-            deadline = time.monotonic() + grace
-            while any(group_alive(p.pid) for p in alive) and time.monotonic() < deadline:
-                for proc in alive:
-                    proc.poll()
-                time.sleep(0.2)
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
+        _escalate(list(self.procs.values()), ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)))

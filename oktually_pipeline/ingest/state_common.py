@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from oktually_pipeline.ingest import state_sql as q
 from oktually_pipeline.okta.endpoints import Endpoint, parse_time
+from oktually_pipeline.warehouse.copy import copy_rows
 from oktually_pipeline.warehouse.schema import use_tenant_schema
 
 log = logging.getLogger("oktually_pipeline.ingest.state")
@@ -137,10 +138,7 @@ def open_stage(conn: sa.Connection, ep: Endpoint) -> None:
 
 def stage(conn: sa.Connection, ep: Endpoint, rows: Iterable[Row]) -> None:
     """COPY rows into the endpoint's temp staging table, after what it holds already."""
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {q.stage_name(ep)} ({', '.join(q.staged_columns(ep))}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows(conn, q.stage_name(ep), q.staged_columns(ep), rows)
 
 
 class Commits:

@@ -62,8 +62,10 @@ def _like_patterns(trigger: EventTrigger) -> list[str]:
 _EVENT_TARGETS = """
 SELECT tg->>'id' AS id, max(e.published) AS published
 FROM log_events e
+-- raw is json: each -> parses the event's text again, so `target` is taken out once.
+CROSS JOIN LATERAL (SELECT e.raw->'target' AS target) t
 CROSS JOIN LATERAL json_array_elements(
-    CASE WHEN json_typeof(e.raw->'target') = 'array' THEN e.raw->'target' ELSE '[]'::json END) tg
+    CASE WHEN json_typeof(t.target) = 'array' THEN t.target ELSE '[]'::json END) tg
 WHERE e.ingested_at > :since AND e.ingested_at <= :until
   AND e.event_type LIKE ANY(:patterns)
   AND tg->>'type' = ANY(:target_types) AND tg->>'id' IS NOT NULL

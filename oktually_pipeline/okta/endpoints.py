@@ -415,26 +415,33 @@ GROUP_ROLES = Endpoint(
     ),
 )
 
-GROUP_ROLE_TARGETS = Endpoint(
-    table="group_role_targets",
-    path="/api/v1/groups/{group_id}/roles/{role_id}/targets/groups",
-    key=("group_id", "role_id", "target_group_id"),
-    columns=(Column("target_group_id", "id"),),
-    keep_raw=False,
-    description=(
-        "Groups a group's scoped admin role is limited to "
-        "(`GET /api/v1/groups/{id}/roles/{roleId}/targets/groups`); read for scopable role types "
-        "whenever the group's roles are re-read."
-    ),
-    child_of=ChildOf(
-        parent="group_roles", bind=(("group_id", "group_id"), ("role_id", "role_id")),
-        # Re-read whenever the group's roles were: that is when targets are worth checking.
-        version=version_of("p.synced_at"),
-        where=_SCOPABLE_ROLE,
-    ),
-    # Okta drops a deleted group from every role's targets without touching the role.
-    refs=(("target_group_id", "groups"),),
-)
+def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
+    """The groups the scoped admin roles of a group or a user are limited to
+    (`/api/v1/{groups|users}/{id}/roles/{roleId}/targets/groups`)."""
+    col = f"{assignee}_id"
+    return Endpoint(
+        table=f"{assignee}_role_targets",
+        path=f"/api/v1/{assignee}s/{{{col}}}/roles/{{role_id}}/targets/groups",
+        key=(col, "role_id", "target_group_id"),
+        columns=(Column("target_group_id", "id"),),
+        keep_raw=False,
+        description=(
+            f"Groups {whose} scoped admin role is limited to "
+            f"(`GET /api/v1/{assignee}s/{{id}}/roles/{{roleId}}/targets/groups`); read for scopable role types "
+            f"whenever the {assignee}'s roles are re-read."
+        ),
+        child_of=ChildOf(
+            parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
+            # Re-read whenever the assignee's roles were: that is when targets are worth checking.
+            version=version_of("p.synced_at"),
+            where=_SCOPABLE_ROLE,
+        ),
+        # Okta drops a deleted group from every role's targets without touching the role.
+        refs=(("target_group_id", "groups"),),
+    )
+
+
+GROUP_ROLE_TARGETS = _role_targets("group", "a group's")
 
 ROLE_ASSIGNED_USERS = Endpoint(
     table="role_assigned_users",
@@ -471,24 +478,7 @@ USER_ROLES = Endpoint(
     refs=(("user_id", "users"),),
 )
 
-USER_ROLE_TARGETS = Endpoint(
-    table="user_role_targets",
-    path="/api/v1/users/{user_id}/roles/{role_id}/targets/groups",
-    key=("user_id", "role_id", "target_group_id"),
-    columns=(Column("target_group_id", "id"),),
-    keep_raw=False,
-    description=(
-        "Groups a user's directly assigned scoped admin role is limited to "
-        "(`GET /api/v1/users/{id}/roles/{roleId}/targets/groups`); read for scopable role types "
-        "whenever the user's roles are re-read."
-    ),
-    child_of=ChildOf(
-        parent="user_roles", bind=(("user_id", "user_id"), ("role_id", "role_id")),
-        version=version_of("p.synced_at"),
-        where=_SCOPABLE_ROLE,
-    ),
-    refs=(("target_group_id", "groups"),),
-)
+USER_ROLE_TARGETS = _role_targets("user", "a user's directly assigned")
 
 # In dependency order: a child after its parent and every table its version token reads.
 ENDPOINTS: tuple[Endpoint, ...] = (

@@ -103,8 +103,7 @@ class Api:
         with self.org.lock:
             self._get(self.org.groups, group_id, "UserGroup")
             self._get(self.org.group_roles.get(group_id, {}), role_id, "Role")
-            targets = [self.org.groups[t] for t in self.org.role_targets.get((group_id, role_id), []) if t in self.org.groups]
-            return self._page(targets, query, "role_targets")
+            return self._targets(self.org.role_targets.get((group_id, role_id), []), query)
 
     def role_assignees(self, query: dict[str, str]) -> Page:
         with self.org.lock:
@@ -119,9 +118,11 @@ class Api:
         with self.org.lock:
             self._get(self.org.users, user_id, "User")
             self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
-            targets = [self.org.groups[t] for t in self.org.user_role_targets.get((user_id, role_id), [])
-                       if t in self.org.groups]
-            return self._page(targets, query, "role_targets")
+            return self._targets(self.org.user_role_targets.get((user_id, role_id), []), query)
+
+    def _targets(self, group_ids: list[str], query: dict[str, str]) -> Page:
+        """A role's target groups, as both role-target routes page them."""
+        return self._page([self.org.groups[g] for g in group_ids if g in self.org.groups], query, "role_targets")
 
     # -- apps, idps, policies -----------------------------------------------------------------
 

@@ -7,8 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-_JSONB_VERSION = b"\x01"  # jsonb's binary wire format: a version byte, then the JSON text
-
 
 def copy_rows(
     conn: sa.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -18,28 +16,17 @@ def copy_rows(
 
     With `types` (one Postgres type name per column) the COPY is binary: Postgres skips text
     unescaping and parsing of every field, about 3x less server time for System Log pages. A
-    `json` or `jsonb` column then takes the JSON text as a str (as in text mode).
+    `json` column then takes the JSON text as a str; `jsonb`'s binary form wants a version byte
+    first, so jsonb columns go by the text COPY (no `types`).
     """
     cursor = conn.connection.driver_connection.cursor()
-    if types is None:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    # psycopg's binary json dumpers would JSON-encode a str again, so jsonb fields are sent as
-    # ready-made wire bytes (version byte + UTF-8 text) and json ones as text, which is json's
-    # binary form; binary COPY carries no per-field type.
-    jsonb = [i for i, t in enumerate(types) if t == "jsonb"]
-    wire_types = ["bytea" if t == "jsonb" else "text" if t == "json" else t for t in types]
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(wire_types)
+    binary = " (FORMAT BINARY)" if types is not None else ""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
+        if types is not None:
+            # psycopg's binary json dumper would JSON-encode a str again; json's binary form is
+            # its text, and binary COPY carries no per-field type.
+            copy.set_types(["text" if t == "json" else t for t in types])
         for row in rows:
-            if jsonb:
-                row = list(row)
-                for i in jsonb:
-                    value = row[i]
-                    if isinstance(value, str):
-                        row[i] = _JSONB_VERSION + value.encode()
             copy.write_row(row)
 
 
