@@ -93,6 +93,8 @@ class Org:
         self.user_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.user_role_targets: dict[tuple[str, str], list[str]] = {}
         self.seq: dict[str, int] = {}
+        # Bumped by every mutation: the API's cached list views are valid for one revision.
+        self.revision = 0
         self.tenants: list[Tenant] = []
         self.convention_breaks: list[ConventionBreak] = []
         self._rng = random.Random(seed)
@@ -227,6 +229,10 @@ class Org:
 
     # -- mutations (each stamps lastUpdated and writes the System Log event Okta would) ---------
 
+    def _tick(self) -> int:
+        self.revision += 1
+        return self.clock.tick()
+
     def _touch_group(self, group_id: str, ts: int, membership: bool = False) -> None:
         group = self.groups[group_id]
         if membership:
@@ -236,7 +242,7 @@ class Org:
 
     def create_user(self, tenant: str | None = None, status: str = "ACTIVE") -> dict[str, Any]:
         with self.lock:
-            ts = self.clock.tick()
+            ts = self._tick()
             user_id = self._next_id("00u")
             n = self._counter
             first, last = FIRST[n % len(FIRST)], LAST[(n // 7) % len(LAST)]
@@ -257,14 +263,14 @@ class Org:
         with self.lock:
             user = self.users[user_id]
             user["profile"].update(profile)
-            user["lastUpdated"] = iso_ms(self.clock.tick())
+            user["lastUpdated"] = iso_ms(self._tick())
             self._emit("user.account.update_profile", target=("User", user_id, user["profile"]["login"]))
             return copy.deepcopy(user)
 
     def deactivate_user(self, user_id: str) -> None:
         with self.lock:
             user = self.users[user_id]
-            ts = self.clock.tick()
+            ts = self._tick()
             user.update(status="DEPROVISIONED", statusChanged=iso_ms(ts), lastUpdated=iso_ms(ts))
             for assigned in self.app_direct.values():
                 assigned.pop(user_id, None)
@@ -276,7 +282,7 @@ class Org:
             user = self.users[user_id]
             if user["status"] != "DEPROVISIONED":
                 raise ValueError(f"user {user_id} must be deactivated before deletion")
-            ts = self.clock.tick()
+            ts = self._tick()
             del self.users[user_id]
             for group_id, members in self.members.items():
                 if members.pop(user_id, None) is not None:
@@ -291,7 +297,7 @@ class Org:
         with self.lock:
             if user_id not in self.users:
                 raise KeyError(user_id)
-            ts = self.clock.tick()
+            ts = self._tick()
             self.members[group_id][user_id] = ts
             self._touch_group(group_id, ts, membership=True)
             self._emit("group.user_membership.add", target=("User", user_id, self.users[user_id]["profile"]["login"]),
@@ -299,7 +305,7 @@ class Org:
 
     def remove_member(self, group_id: str, user_id: str) -> None:
         with self.lock:
-            ts = self.clock.tick()
+            ts = self._tick()
             del self.members[group_id][user_id]
             self._touch_group(group_id, ts, membership=True)
             self._emit("group.user_membership.remove", target=("User", user_id, self.users[user_id]["profile"]["login"]),
@@ -307,7 +313,7 @@ class Org:
 
     def create_group(self, name: str, description: str = "") -> dict[str, Any]:
         with self.lock:
-            ts = self.clock.tick()
+            ts = self._tick()
             group_id = self._put_group(self._next_id("00g"), name, description, ts)
             self._emit("group.lifecycle.create", target=("UserGroup", group_id, name))
             return copy.deepcopy(self.groups[group_id])
@@ -315,12 +321,12 @@ class Org:
     def update_group(self, group_id: str, **profile: Any) -> None:
         with self.lock:
             self.groups[group_id]["profile"].update(profile)
-            self._touch_group(group_id, self.clock.tick())
+            self._touch_group(group_id, self._tick())
             self._emit("group.profile.update", target=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
 
     def delete_group(self, group_id: str) -> None:
         with self.lock:
-            self.clock.tick()
+            self._tick()
             name = self.groups.pop(group_id)["profile"]["name"]
             self.members.pop(group_id, None)
             self.group_roles.pop(group_id, None)
@@ -335,48 +341,48 @@ class Org:
         """Assign a standard admin role to a user directly; returns the role assignment id."""
         with self.lock:
             login = self.users[user_id]["profile"]["login"]
-            role_id = self._add_user_role(user_id, role_type, self.clock.tick(), list(targets))
+            role_id = self._add_user_role(user_id, role_type, self._tick(), list(targets))
             self._emit("user.account.privilege.grant", target=("User", user_id, login))
             return role_id
 
     def revoke_user_role(self, user_id: str, role_id: str) -> None:
         with self.lock:
-            self.clock.tick()
+            self._tick()
             del self.user_roles[user_id][role_id]
             self.user_role_targets.pop((user_id, role_id), None)
             self._emit("user.account.privilege.revoke", target=("User", user_id, self.users[user_id]["profile"]["login"]))
 
     def assign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
-            ts = self.clock.tick()
+            ts = self._tick()
             self.app_direct.setdefault(app_id, {})[user_id] = ts
             self._emit("application.user_membership.add", target=("User", user_id, self.users[user_id]["profile"]["login"]),
                        target2=("AppInstance", app_id, self.apps[app_id]["label"]))
 
     def unassign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
-            self.clock.tick()
+            self._tick()
             del self.app_direct[app_id][user_id]
             self._emit("application.user_membership.remove", target=("User", user_id, self.users[user_id]["profile"]["login"]),
                        target2=("AppInstance", app_id, self.apps[app_id]["label"]))
 
     def assign_app_group(self, app_id: str, group_id: str) -> None:
         with self.lock:
-            ts = self.clock.tick()
+            ts = self._tick()
             self.app_groups.setdefault(app_id, {})[group_id] = ts
             self._emit("group.application_assignment.add", target=("AppInstance", app_id, self.apps[app_id]["label"]),
                        target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
 
     def unassign_app_group(self, app_id: str, group_id: str) -> None:
         with self.lock:
-            self.clock.tick()
+            self._tick()
             del self.app_groups[app_id][group_id]
             self._emit("group.application_assignment.remove", target=("AppInstance", app_id, self.apps[app_id]["label"]),
                        target2=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
 
     def delete_app(self, app_id: str) -> None:
         with self.lock:
-            self.clock.tick()
+            self._tick()
             label = self.apps.pop(app_id)["label"]
             self.app_direct.pop(app_id, None)
             self.app_groups.pop(app_id, None)

@@ -97,6 +97,24 @@ def test_last_updated_filters_see_mutations(sb: Sandbox) -> None:
     assert {g["id"] for g in changed_groups} == {sb.org.tenants[0].users, group, everyone}
 
 
+
+def test_a_list_read_page_by_page_sees_changes_made_between_its_pages(sb: Sandbox) -> None:
+    # The sandbox keeps each query's ordered list between pages; a change must not be hidden by it.
+    headers = {"Authorization": f"SSWS {sb.token}"}
+    first = get(sb, "/api/v1/users", limit=5)
+    seen = [u["id"] for u in first.json()]
+    later = [u for u in sb.org.users if u not in seen and sb.org.users[u]["status"] != "DEPROVISIONED"]
+    sb.org.deactivate_user(later[-1])
+    created = sb.org.create_user(tenant=sb.org.tenants[0].name)
+    response = httpx.get(first.links["next"]["url"], headers=headers)
+    while True:
+        seen += [u["id"] for u in response.json()]
+        if "next" not in response.links:
+            break
+        response = httpx.get(response.links["next"]["url"], headers=headers)
+    assert seen[-1] == created["id"] and later[-1] not in seen
+    assert len(seen) == len(set(seen)) == len([u for u in sb.org.users.values() if u["status"] != "DEPROVISIONED"])
+
 def test_okta_dac_shape_and_the_seeded_breaks(sb: Sandbox) -> None:
     org = sb.org.snapshot()
     names = {g["profile"]["name"] for g in org["groups"].values()}
