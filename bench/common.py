@@ -121,6 +121,21 @@ def cpu_now() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU used so far by the local Postgres server's processes, exited backends included (the
+    postmaster collects theirs); None when no server runs on this machine."""
+    import psutil
+
+    total, found = 0.0, False
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in {"postgres", "postmaster"}:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+                found = True
+    return total if found else None
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
