@@ -84,10 +84,10 @@ the bare loop is almost all the sandbox's time. Section 1 now measures each part
 every run (`CPU µs/event, pipeline / Postgres / sandbox`) and the lowest ratio those costs allow:
 their sum over the cores, or the busiest part alone, against the bare loop. On slow cores that
 floor was ~1.3 (sandbox ~54 µs, our process ~44, Postgres ~40); on faster cores the sandbox renders
-faster than we can decode and write, so the floor rises (at 09:10 the same day: 18 / 24 / 22 µs, a
-floor of 1.8 against a measured 2.1). Decoding a page costs about what rendering it does, and
-storing it costs as much again, so no overlap brings the pipeline to 1.3 times a loop that only
-downloads, while both run on the same two cores. With Okta on the other end of the wire, as in
+faster than we can decode and write, so the floor rises (the full run of 2026-12-06 08:30-08:46,
+1M events: 26 / 26 / 20 µs, a floor of 1.86 against a measured 2.39). Decoding a page costs about
+what rendering it does, and storing it costs as much again, so no overlap brings the pipeline to
+1.3 times a loop that only downloads, while both run on the same two cores. With Okta on the other end of the wire, as in
 production, the renderer's core is free and only the pipeline's own work remains. Tried on the
 third pass and dropped, each within the runs' noise: `COLLATE "C"` on the indexed text columns
 (Postgres 22.3 -> 21.4 µs an event) and `raw` as `text` (-3.5 µs, but it would drop the check that
@@ -98,9 +98,11 @@ third pass and dropped, each within the runs' noise: `COLLATE "C"` on the indexe
 The state section took 480 s of the 1565 s the full suite needed that morning, and 257 s of it was
 the sandbox, not the pipeline: each users page filtered all 100,000 users again (500 pages, a
 `lastUpdated` filter parsing two timestamps an object). With the listing kept between pages
-(above), the same full load takes 67 s (users 257 -> 7 s, app_users 77 -> 4 s) and the section 91 s,
-the same 11,145 calls. `make bench` installs Airbyte's connector before the suite starts (a venv of
-its own, once), as it installs `.venv`, so the suite's time is the benchmarks'.
+(above), the same full load took 67 s in a run of that section alone (users 257 -> 7 s, app_users
+77 -> 4 s) and the section 91 s, for the same 11,145 calls; in the full run of 08:30-08:46, 85 s
+and 111 s. That whole suite took 738 s, and `--quick` right after it 141 s. `make bench` installs
+Airbyte's connector before the suite starts (a venv of its own, once), as it installs `.venv`, so
+the suite's time is the benchmarks' own.
 
 ## The models over a 100,000-user org, and the fix made
 

@@ -92,8 +92,10 @@ class Api:
 
     def user(self, query: dict[str, str], user_id: str) -> Page:
         with self.org.lock:
-            by_login = {u["profile"]["login"]: u for u in self.org.users.values()}
-            return (self.org.users.get(user_id) or self._get(by_login, user_id, "User")), None  # type: ignore[return-value]
+            user = self.org.users.get(user_id)
+            if user is None:  # Okta also finds a user by login
+                user = self._get({u["profile"]["login"]: u for u in self.org.users.values()}, user_id, "User")
+            return user, None  # type: ignore[return-value]
 
     def groups(self, query: dict[str, str]) -> Page:
         def build() -> list[dict[str, Any]]:

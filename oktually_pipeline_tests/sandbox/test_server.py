@@ -98,6 +98,14 @@ def test_last_updated_filters_see_mutations(sb: Sandbox) -> None:
 
 
 
+def test_a_user_is_found_by_id_or_by_login(sb: Sandbox) -> None:
+    user_id, user = next(iter(sb.org.users.items()))
+    assert get(sb, f"/api/v1/users/{user_id}").json()["id"] == user_id
+    assert get(sb, f"/api/v1/users/{user['profile']['login']}").json()["id"] == user_id
+    missing = get(sb, "/api/v1/users/nobody@example.invalid")
+    assert missing.status_code == 404 and missing.json()["errorCode"] == "E0000007"
+
+
 def test_a_list_read_page_by_page_sees_changes_made_between_its_pages(sb: Sandbox) -> None:
     # The sandbox keeps each query's ordered list between pages; a change must not be hidden by it.
     headers = {"Authorization": f"SSWS {sb.token}"}
