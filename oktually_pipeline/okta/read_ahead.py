@@ -29,14 +29,16 @@ def linked_pages(
     """The pages from `url` on, following next links until there is none, `more(page)` is false,
     or `max_pages` were handed out.
 
-    Requests run at most `ahead` pages beyond the one being handed out. None is sent ahead of the
+    Requests run at most `ahead` pages beyond the one being handed out; a link announced while
+    that many wait is sent when the next page is handed out. None is sent ahead of the
     first page's end, which is often the only page (a System Log poll with nothing new); after
     that the page following the last one is requested before anyone knows it is the last, so a
     read of several pages costs one request more than a plain loop, its answer dropped.
     """
     lock = threading.Lock()
     waiting: deque[tuple[str, Future[Page]]] = deque()  # requested, not handed out, in link order
-    state: dict[str, Any] = {"newest": None, "requested": 0, "read_ahead": False, "stopped": False}
+    # "held": the next link of the newest page, announced while `ahead` requests were waiting
+    state: dict[str, Any] = {"newest": None, "requested": 0, "read_ahead": False, "stopped": False, "held": None}
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="okta-read-ahead")
 
     def request(page_url: str) -> None:  # with the lock held
@@ -48,8 +50,13 @@ def linked_pages(
         with lock:
             # Only from the newest request (a page fetched again announces its link again).
             if (state["read_ahead"] and not state["stopped"] and page_url == state["newest"]
-                    and len(waiting) < ahead and (max_pages is None or state["requested"] < max_pages)):
-                request(next_url)
+                    and (max_pages is None or state["requested"] < max_pages)):
+                if len(waiting) < ahead:
+                    request(next_url)
+                else:
+                    # Sent when a page is handed out and frees a place: without this the renderer
+                    # would idle until every waiting page had been taken.
+                    state["held"] = next_url
 
     handed = 0
     try:
@@ -58,6 +65,9 @@ def linked_pages(
         while True:
             with lock:
                 _, future = waiting.popleft()
+                if state["held"] is not None:
+                    request(state["held"])
+                    state["held"] = None
             page = future.result()
             handed += 1
             yield page
@@ -68,6 +78,7 @@ def linked_pages(
                 # Requests sent ahead follow the links as announced; the page's own link decides.
                 if not waiting or waiting[0][0] != page.next_url:
                     waiting.clear()
+                    state["held"] = None
                     request(page.next_url)
     finally:
         with lock:

@@ -71,3 +71,22 @@ def test_stops_at_max_pages_or_when_more_says_so(sandbox: Sandbox) -> None:
         pages = list(linked_pages(client, start, more=lambda page: page.url == start or "after" not in page.url))
         assert len(pages) == 2
         assert client.requests_sent - sent <= 2 + 1
+
+
+def test_a_slow_consumer_keeps_the_renderer_ahead_by_two_pages(sandbox: Sandbox) -> None:
+    """While page k is being written, requests k+1 and k+2 are out (ahead=2), also once every
+    place was taken before k was handed out: the renderer never waits for the consumer to drain."""
+    with client_for(sandbox) as client:
+        start = client.url_for(*USERS)
+        number = {p.items[0]["id"]: k for k, p in enumerate(client.iter_pages(start), start=1)}
+    answered_at: dict[int, int] = {}
+    sandbox.stats.reset()
+    with client_for(sandbox) as client:
+        for page in linked_pages(client, start, ahead=2):
+            k = number[page.items[0]["id"]]
+            deadline = time.monotonic() + 5
+            while sandbox.stats.total < min(k + 2, 7) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.05)  # a slow write: the read-ahead's places fill meanwhile
+            answered_at[k] = sandbox.stats.total
+    assert all(answered_at[k] >= k + 2 for k in range(2, 6)), answered_at
