@@ -84,11 +84,11 @@ the bare loop is almost all the sandbox's time. Section 1 now measures each part
 every run (`CPU µs/event, pipeline / Postgres / sandbox`) and the lowest ratio those costs allow:
 their sum over the cores, or the busiest part alone, against the bare loop. On slow cores that
 floor was ~1.3 (sandbox ~54 µs, our process ~44, Postgres ~40); on faster cores the sandbox renders
-faster than we can decode and write, so the floor rises (the full run of 2026-12-06 08:30-08:46,
-1M events: 26 / 26 / 20 µs, a floor of 1.86 against a measured 2.39). Decoding a page costs about
-what rendering it does, and storing it costs as much again, so no overlap brings the pipeline to
-1.3 times a loop that only downloads, while both run on the same two cores. With Okta on the other end of the wire, as in
-production, the renderer's core is free and only the pipeline's own work remains. Tried on the
+faster than we can decode and write, so the floor rises (the full run below, 1M events: 28 / 24 /
+20 µs, a floor of 1.72 against a measured 2.13). Decoding a page costs about what rendering it
+does, and storing it costs as much again, so no overlap brings the pipeline to 1.3 times a loop
+that only downloads, while both run on the same two cores. With Okta on the other end of the wire,
+as in production, the renderer's core is free and only the pipeline's own work remains. Tried on the
 third pass and dropped, each within the runs' noise: `COLLATE "C"` on the indexed text columns
 (Postgres 22.3 -> 21.4 µs an event) and `raw` as `text` (-3.5 µs, but it would drop the check that
 `raw` is JSON and the type that says so).
@@ -99,10 +99,15 @@ The state section took 480 s of the 1565 s the full suite needed that morning, a
 the sandbox, not the pipeline: each users page filtered all 100,000 users again (500 pages, a
 `lastUpdated` filter parsing two timestamps an object). With the listing kept between pages
 (above), the same full load took 67 s in a run of that section alone (users 257 -> 7 s, app_users
-77 -> 4 s) and the section 91 s, for the same 11,145 calls; in the full run of 08:30-08:46, 85 s
-and 111 s. That whole suite took 738 s, and `--quick` right after it 141 s. `make bench` installs
-Airbyte's connector before the suite starts (a venv of its own, once), as it installs `.venv`, so
-the suite's time is the benchmarks' own.
+77 -> 4 s) and the section 91 s, for the same 11,145 calls; in the full run below, 73 s and 98 s.
+That whole suite took 685 s, and `--quick` right after it 157 s. `make bench` installs Airbyte's
+connector before the suite starts (a venv of its own, once), as it installs `.venv`, so the
+suite's time is the benchmarks' own.
+
+One fix to the read-ahead on the way: a next link announced while both of its places were taken
+was dropped, so the renderer idled until the writer had taken every waiting page. It is now sent
+as soon as a page is handed out (`okta/read_ahead.py`; a test shows the gap). Interleaved 100k
+runs, four of each: median ratio 2.41 -> 2.14.
 
 ## The models over a 100,000-user org, and the fix made
 
