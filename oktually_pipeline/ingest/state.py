@@ -3,12 +3,12 @@
 `load_state(client, engine, tenant_id, endpoint)` brings one table up to date:
 
 * Top-level lists (users, groups, apps, idps, policies, role assignees) are read page by page,
-  COPYed into a temp staging table and upserted (`ON CONFLICT (key) DO UPDATE`) in batches of `batch_rows`. The last
-  batch commits in the transaction that also advances the stream's mark in `ingest_marks` and marks
-  rows deleted (System Log delete events; after a complete read, the rows it did not touch), so the
-  mark never moves ahead of its rows and a killed run re-reads from the old mark. Incremental
-  lists ask for `lastUpdated gt (mark - overlap)`: Okta's search is eventually consistent and
-  stamps milliseconds; the upsert de-duplicates the overlap.
+  COPYed into a temp staging table and upserted (`ON CONFLICT (key) DO UPDATE`) in batches of
+  `batch_rows`. The last batch commits in the transaction that also advances the stream's mark in
+  `ingest_marks` and marks rows deleted (System Log delete events; after a complete read, the rows
+  it did not touch), so the mark never moves ahead of its rows and a killed run re-reads from the
+  old mark. Incremental lists ask for `lastUpdated gt (mark - overlap)`: Okta's search is
+  eventually consistent and stamps milliseconds; the upsert de-duplicates the overlap.
 * Child endpoints (members, assignments, rules, roles, role targets): see `state_children.py`.
 * A full reconciliation (`full_refresh`, or automatically when the last one is older than
   `reconcile_every`) re-reads everything and marks what is gone; a row that reappears is revived.

@@ -201,11 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
                 body = orjson.dumps({"value": items, "_links": links})
             else:
                 body = orjson.dumps(items)
-            if route not in _ENVELOPED and (next_query is not None or route in _LIMITS or route == "logs"):
-                links = [f'<{sandbox.url}{path}?{urlencode(query)}>; rel="self"']
-                if next_query is not None:
-                    links.append(f'<{sandbox.url}{path}?{urlencode(next_query)}>; rel="next"')
-                headers["Link"] = ", ".join(links)
+                if next_query is not None or route in _LIMITS or route == "logs":
+                    header = [f'<{sandbox.url}{path}?{urlencode(query)}>; rel="self"']
+                    if next_query is not None:
+                        header.append(f'<{sandbox.url}{path}?{urlencode(next_query)}>; rel="next"')
+                    headers["Link"] = ", ".join(header)
             if dice.broken(path) or dice.roll(dice.faults.malformed_rate):
                 body = body[:-2] + b"{]" if len(body) > 2 else b"[{"
             elif dice.roll(dice.faults.invalid_utf8_rate):

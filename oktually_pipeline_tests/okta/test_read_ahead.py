@@ -25,6 +25,13 @@ def client_for(sb: Sandbox) -> OktaClient:
     return OktaClient(sb.url, SswsAuth(Secret(TOKEN)), tenant_id="acme", max_backoff=0.05)
 
 
+def numbered_pages(sb: Sandbox) -> tuple[str, dict[str, int]]:
+    """The users list's first URL, and each page's number by the id of its first user."""
+    with client_for(sb) as client:
+        start = client.url_for(*USERS)
+        return start, {p.items[0]["id"]: k for k, p in enumerate(client.iter_pages(start), start=1)}
+
+
 def test_same_pages_as_a_plain_loop_and_one_request_more_at_most(sandbox: Sandbox) -> None:
     with client_for(sandbox) as client:
         start = client.url_for(*USERS)
@@ -38,9 +45,7 @@ def test_same_pages_as_a_plain_loop_and_one_request_more_at_most(sandbox: Sandbo
 def test_the_next_request_is_out_while_a_page_is_decoded(sandbox: Sandbox) -> None:
     """Decoding page k waits for the sandbox to have answered request k+1: only a request sent
     before page k was decoded lets it go on (the first page is not read ahead of)."""
-    with client_for(sandbox) as client:
-        start = client.url_for(*USERS)
-        number = {p.items[0]["id"]: k for k, p in enumerate(client.iter_pages(start), start=1)}
+    start, number = numbered_pages(sandbox)
     answered_by: dict[int, int] = {}  # page -> requests the sandbox had answered when it was decoded
 
     def slow_parse(items: list) -> int:
@@ -76,9 +81,7 @@ def test_stops_at_max_pages_or_when_more_says_so(sandbox: Sandbox) -> None:
 def test_a_slow_consumer_keeps_the_renderer_ahead_by_two_pages(sandbox: Sandbox) -> None:
     """While page k is being written, requests k+1 and k+2 are out (ahead=2), also once every
     place was taken before k was handed out: the renderer never waits for the consumer to drain."""
-    with client_for(sandbox) as client:
-        start = client.url_for(*USERS)
-        number = {p.items[0]["id"]: k for k, p in enumerate(client.iter_pages(start), start=1)}
+    start, number = numbered_pages(sandbox)
     answered_at: dict[int, int] = {}
     sandbox.stats.reset()
     with client_for(sandbox) as client:
