@@ -25,11 +25,11 @@ How each table stays current without one call per group or app on every run:
 * `group_roles`: one call per group, so only new groups, groups whose `lastUpdated` moved, groups
   named by `group.privilege.*` events, never the built-in Everyone group; `group_role_targets` are
   read for scopable roles (USER_ADMIN, HELP_DESK_ADMIN, GROUP_MEMBERSHIP_ADMIN) when their group's
-  roles were re-read. Anything these signals miss (e.g. a role granted with no event) is caught by
-  the reconciliation.
+  roles were re-read, and `group_role_app_targets` for APP_ADMIN roles likewise. Anything these
+  signals miss (e.g. a role granted with no event) is caught by the reconciliation.
 * `role_assigned_users`: the (short) list of users with directly assigned admin roles, read whole;
   `user_roles` are read for users new to it, users named by `user.account.privilege.*` events,
-  and on reconciliation; `user_role_targets` as for groups.
+  and on reconciliation; `user_role_targets` and `user_role_app_targets` as for groups.
 * Every child table: the periodic reconciliation (default daily) re-reads every parent, resumably.
 """
 
@@ -102,14 +102,19 @@ _CONVERT = {"text": _as_text, "timestamp": parse_time, "int": _as_int, "bool": _
 
 @dataclass(frozen=True)
 class Column:
-    """A typed column: `name` in the table, taken from dotted `path` in the Okta object."""
+    """A typed column: `name` in the table, taken from dotted `path` in the Okta object, or from
+    `fallback` where the object has nothing at `path`."""
 
     name: str
     path: str
     kind: Kind = "text"
+    fallback: str | None = None
 
     def extract(self, obj: dict[str, Any]) -> Any:
-        return _CONVERT[self.kind](_dig(obj, self.path))
+        value = _CONVERT[self.kind](_dig(obj, self.path))
+        if value is None and self.fallback:
+            value = _CONVERT[self.kind](_dig(obj, self.fallback))
+        return value
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,8 @@ _CREATED_UPDATED = (_ts("created", "created"), _ts("last_updated", "lastUpdated"
 # Standard roles whose group targets can be narrowed; any other role's targets list is `[]`.
 SCOPABLE_ROLE_TYPES = ("USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN")
 _SCOPABLE_ROLE = "p.role_type IN (" + ", ".join(f"'{t}'" for t in SCOPABLE_ROLE_TYPES) + ")"
+# The one standard role whose targets are apps: OIN catalog apps (every instance) or app instances.
+_APP_SCOPED_ROLE = "p.role_type = 'APP_ADMIN'"
 
 # Okta wants `type` on /api/v1/policies; types an org does not have answer 400 and are skipped.
 POLICY_TYPES = (
@@ -443,6 +450,40 @@ def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
 
 GROUP_ROLE_TARGETS = _role_targets("group", "a group's")
 
+
+def _role_app_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
+    """The apps the APP_ADMIN roles of a group or a user are limited to
+    (`/api/v1/{groups|users}/{id}/roles/{roleId}/targets/catalog/apps`).
+
+    Okta lists two kinds of target: an OIN catalog app (`name`, no `id`), meaning every instance
+    of it, present and future; and one app instance (`id` too). `target` is the instance id, or
+    the catalog name where there is none, so both kinds have a key.
+    """
+    col = f"{assignee}_id"
+    return Endpoint(
+        table=f"{assignee}_role_app_targets",
+        path=f"/api/v1/{assignee}s/{{{col}}}/roles/{{role_id}}/targets/catalog/apps",
+        key=(col, "role_id", "target"),
+        columns=(Column("target", "id", fallback="name"), Column("app_name", "name"), Column("app_id", "id"),
+                 Column("display_name", "displayName")),
+        description=(
+            f"Apps {whose} APP_ADMIN role is limited to "
+            f"(`GET /api/v1/{assignee}s/{{id}}/roles/{{roleId}}/targets/catalog/apps`): OIN catalog apps "
+            f"(`app_id` null: every instance of `app_name`) and app instances (`app_id`); read whenever "
+            f"the {assignee}'s roles are re-read. No rows: the role covers every app."
+        ),
+        child_of=ChildOf(
+            parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
+            version=version_of("p.synced_at"),
+            where=_APP_SCOPED_ROLE,
+        ),
+        # Okta drops a deleted app instance from every role's targets without touching the role.
+        refs=(("app_id", "apps"),),
+    )
+
+
+GROUP_ROLE_APP_TARGETS = _role_app_targets("group", "a group's")
+
 ROLE_ASSIGNED_USERS = Endpoint(
     table="role_assigned_users",
     path="/api/v1/iam/assignees/users",
@@ -479,11 +520,13 @@ USER_ROLES = Endpoint(
 )
 
 USER_ROLE_TARGETS = _role_targets("user", "a user's directly assigned")
+USER_ROLE_APP_TARGETS = _role_app_targets("user", "a user's directly assigned")
 
 # In dependency order: a child after its parent and every table its version token reads.
 ENDPOINTS: tuple[Endpoint, ...] = (
     USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
-    GROUP_ROLES, GROUP_ROLE_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
+    GROUP_ROLES, GROUP_ROLE_TARGETS, GROUP_ROLE_APP_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
+    USER_ROLE_APP_TARGETS,
 )
 BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
 

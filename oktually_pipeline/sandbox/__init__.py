@@ -39,7 +39,8 @@ ROUTE_SCOPES = {
     "logs": "okta.logs.read", "users": "okta.users.read", "user": "okta.users.read",
     "groups": "okta.groups.read", "group": "okta.groups.read", "group_users": "okta.groups.read",
     "group_roles": "okta.roles.read", "role_targets": "okta.roles.read", "user_roles": "okta.roles.read",
-    "user_role_targets": "okta.roles.read", "role_assignees": "okta.roles.read", "apps": "okta.apps.read",
+    "user_role_targets": "okta.roles.read", "role_assignees": "okta.roles.read",
+    "role_app_targets": "okta.roles.read", "user_role_app_targets": "okta.roles.read", "apps": "okta.apps.read",
     "app": "okta.apps.read", "app_users": "okta.apps.read", "app_groups": "okta.apps.read",
     "idps": "okta.idps.read", "policies": "okta.policies.read", "policy_rules": "okta.policies.read",
 }

@@ -147,6 +147,32 @@ class Api:
             self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
             return self._targets(self.org.user_role_targets.get((user_id, role_id), []), query, user_id, role_id)
 
+    def role_app_targets(self, query: dict[str, str], group_id: str, role_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.groups, group_id, "UserGroup")
+            self._get(self.org.group_roles.get(group_id, {}), role_id, "Role")
+            return self._app_targets(self.org.role_app_targets.get((group_id, role_id), []), query)
+
+    def user_role_app_targets(self, query: dict[str, str], user_id: str, role_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.users, user_id, "User")
+            self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
+            return self._app_targets(self.org.user_role_app_targets.get((user_id, role_id), []), query)
+
+    def _app_targets(self, targets: list[Any], query: dict[str, str]) -> Page:
+        """A role's app targets, paged by `after` (the last target's id, or its catalog name: a
+        catalog target has no id). Short lists, built on each call."""
+        limit = parse_limit(query, "role_targets")
+        apps = self.org.catalog_apps(targets)
+        keys = [a.get("id") or a["name"] for a in apps]
+        after = query.get("after")
+        start = keys.index(after) + 1 if after in keys else 0
+        page = apps[start:start + limit]
+        if start + limit < len(apps):
+            return page, {**{k: v for k, v in query.items() if k != "after"}, "after": keys[start + limit - 1],
+                          "limit": str(limit)}
+        return page, None
+
     def _targets(self, group_ids: list[str], query: dict[str, str], *scope: str) -> Page:
         """A role's target groups, as both role-target routes page them."""
         return self._page("role_targets", query,

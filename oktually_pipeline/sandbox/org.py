@@ -4,10 +4,11 @@ Each customer tenant is one IdP (its id is the tenant id), an `ADMINS_<name>` gr
 description holds `{"tenantId": "<idp id>"}`, a `USERS_<name>` group, and an
 `APPUSERS_<name>_<appId>` group per entitled product app, assigned to that app. `ADMINS_<name>`
 holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's groups. Provider
-staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, and the first
-tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group. With four or
-more tenants the generator also seeds one of each convention break (`convention_breaks`), the
-known truth the derived models are tested against:
+staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, the second an
+APP_ADMIN limited to one product app and to every Salesforce instance (an OIN catalog target), and
+the first tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group.
+With four or more tenants the generator also seeds one of each convention break
+(`convention_breaks`), the known truth the derived models are tested against:
 
 | kind | objects |
 |---|---|
@@ -51,6 +52,12 @@ ROLE_LABELS = {"SUPER_ADMIN": "Super Administrator", "ORG_ADMIN": "Organization 
                "USER_ADMIN": "Group Administrator", "HELP_DESK_ADMIN": "Help Desk Administrator",
                "GROUP_MEMBERSHIP_ADMIN": "Group Membership Administrator",
                "READ_ONLY_ADMIN": "Read Only Administrator", "APP_ADMIN": "Application Administrator"}
+# OIN catalog apps the sandbox's APP_ADMIN roles may target as a whole (every instance).
+CATALOG = {"salesforce": {"displayName": "Salesforce.com", "category": "CRM", "signOnModes": ["SAML_2_0", "BOOKMARK"]},
+           "box": {"displayName": "Box", "category": "CONTENT_MANAGEMENT", "signOnModes": ["SAML_2_0"]}}
+CATALOG_UPDATED = "2024-09-19T23:37:37.000Z"
+# An APP_ADMIN target: (catalog app name, app instance id, or None for every instance of the app).
+AppTarget = tuple[str, str | None]
 RULE_TYPE = {"OKTA_SIGN_ON": "SIGN_ON", "PASSWORD": "PASSWORD", "MFA_ENROLL": "MFA_ENROLL",
              "ACCESS_POLICY": "ACCESS_POLICY"}
 
@@ -89,9 +96,12 @@ class Org:
         self.rules: dict[str, list[dict[str, Any]]] = {}
         self.group_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.role_targets: dict[tuple[str, str], list[str]] = {}
-        # Roles assigned to users directly: user id -> role id -> role; their group targets.
+        # APP_ADMIN targets: (catalog app name, app instance id or None for every instance).
+        self.role_app_targets: dict[tuple[str, str], list[AppTarget]] = {}
+        # Roles assigned to users directly: user id -> role id -> role; their group and app targets.
         self.user_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.user_role_targets: dict[tuple[str, str], list[str]] = {}
+        self.user_role_app_targets: dict[tuple[str, str], list[AppTarget]] = {}
         self.seq: dict[str, int] = {}
         # Bumped by every mutation: the API's cached list views are valid for one revision.
         self.revision = 0
@@ -135,20 +145,24 @@ class Org:
         self.members.setdefault(group_id, {})
         return group_id
 
-    def _add_role(self, group_id: str, ts: int, targets: list[str]) -> str:
+    def _add_role(self, group_id: str, ts: int, targets: list[str], role_type: str = "USER_ADMIN",
+                  app_targets: list[AppTarget] | None = None) -> str:
         role_id = self._next_id("irb")
         self.group_roles.setdefault(group_id, {})[role_id] = _role(
-            role_id, "USER_ADMIN", ts, "GROUP", f"/api/v1/groups/{group_id}")
+            role_id, role_type, ts, "GROUP", f"/api/v1/groups/{group_id}")
         self.role_targets[(group_id, role_id)] = list(targets)
+        self.role_app_targets[(group_id, role_id)] = list(app_targets or [])
         return role_id
 
-    def _add_user_role(self, user_id: str, role_type: str, ts: int, targets: list[str]) -> str:
+    def _add_user_role(self, user_id: str, role_type: str, ts: int, targets: list[str],
+                       app_targets: list[AppTarget] | None = None) -> str:
         # A standard role assigned to a user has the Base32 of its type as id, as older Okta
         # assignments do: the same id on every user holding that role.
         role_id = base64.b32encode(role_type.encode()).decode().rstrip("=")
         self.user_roles.setdefault(user_id, {})[role_id] = _role(
             role_id, role_type, ts, "USER", f"/api/v1/users/{user_id}")
         self.user_role_targets[(user_id, role_id)] = list(targets)
+        self.user_role_app_targets[(user_id, role_id)] = list(app_targets or [])
         return role_id
 
     # -- reads ---------------------------------------------------------------------------------
@@ -203,6 +217,30 @@ class Org:
                      "_links": {"group": {"href": f"/api/v1/groups/{gid}"}}}
                     for i, (gid, ts) in enumerate(self.app_groups.get(app_id, {}).items())]
 
+    def catalog_apps(self, targets: list[AppTarget]) -> list[dict[str, Any]]:
+        """A role's app targets as Okta lists them: CatalogApplication objects, with `id` for an
+        app instance and without it for every instance of a catalog app."""
+        out = []
+        for name, app_id in targets:
+            app = self.apps.get(app_id) if app_id else None
+            if app_id and app is None:
+                continue
+            name = app["name"] if app else name
+            entry = CATALOG.get(name, {"displayName": name, "category": "CUSTOM", "signOnModes": []})
+            obj: dict[str, Any] = {
+                "name": name, "displayName": app["label"] if app else entry["displayName"],
+                "description": None, "category": entry["category"], "status": "ACTIVE",
+                "verificationStatus": "OKTA_VERIFIED" if name in CATALOG else "UNVERIFIED",
+                "signOnModes": [app["signOnMode"]] if app else list(entry["signOnModes"]), "features": [],
+                "website": None, "lastUpdated": app["lastUpdated"] if app else CATALOG_UPDATED,
+                "_links": {"logo": [{"name": "medium", "href": f"/assets/img/logos/{name}.png", "type": "image/png"}],
+                           "self": {"href": f"/api/v1/catalog/apps/{name}"}},
+            }
+            if app:
+                obj["id"] = app_id
+            out.append(obj)
+        return out
+
     def snapshot(self) -> dict[str, Any]:
         """What every list endpoint returns right now (users include DEPROVISIONED)."""
         with self.lock:
@@ -219,11 +257,15 @@ class Org:
                 "policy_rules": {r["id"]: copy.deepcopy(r) for rs in self.rules.values() for r in rs},
                 "group_roles": {(g, r) for g, rs in self.group_roles.items() for r in rs},
                 "group_role_targets": {(g, r, t) for (g, r), ts in self.role_targets.items() for t in ts},
+                "group_role_app_targets": {(g, r, a or n) for (g, r), ts in self.role_app_targets.items()
+                                           for n, a in ts},
                 "role_assigned_users": {a["id"]: a for a in self.role_assignees()},
                 "user_roles": {(u, r) for u, rs in self.user_roles.items() for r in rs},
                 "user_role_types": {(u, r): role["type"] for u, rs in self.user_roles.items()
                                     for r, role in rs.items()},
                 "user_role_targets": {(u, r, t) for (u, r), ts in self.user_role_targets.items() for t in ts},
+                "user_role_app_targets": {(u, r, a or n) for (u, r), ts in self.user_role_app_targets.items()
+                                          for n, a in ts},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -291,6 +333,7 @@ class Org:
                 assigned.pop(user_id, None)
             for role_id in self.user_roles.pop(user_id, {}):
                 self.user_role_targets.pop((user_id, role_id), None)
+                self.user_role_app_targets.pop((user_id, role_id), None)
             self._emit("user.lifecycle.delete.completed", target=("User", user_id, f"{user_id}@deleted.invalid"))
 
     def add_member(self, group_id: str, user_id: str) -> None:
@@ -332,16 +375,20 @@ class Org:
             self.group_roles.pop(group_id, None)
             self.role_targets = {k: [t for t in v if t != group_id]
                                  for k, v in self.role_targets.items() if k[0] != group_id}
+            self.role_app_targets = {k: v for k, v in self.role_app_targets.items() if k[0] != group_id}
             self.user_role_targets = {k: [t for t in v if t != group_id] for k, v in self.user_role_targets.items()}
             for assigned in self.app_groups.values():
                 assigned.pop(group_id, None)
             self._emit("group.lifecycle.delete", target=("UserGroup", group_id, name))
 
-    def assign_user_role(self, user_id: str, role_type: str, targets: list[str] | tuple[str, ...] = ()) -> str:
-        """Assign a standard admin role to a user directly; returns the role assignment id."""
+    def assign_user_role(self, user_id: str, role_type: str, targets: list[str] | tuple[str, ...] = (),
+                         app_targets: list[AppTarget] | tuple[AppTarget, ...] = ()) -> str:
+        """Assign a standard admin role to a user directly; returns the role assignment id.
+        `targets` are groups (scopable roles), `app_targets` (catalog name, app id or None) apps
+        (APP_ADMIN)."""
         with self.lock:
             login = self.users[user_id]["profile"]["login"]
-            role_id = self._add_user_role(user_id, role_type, self._tick(), list(targets))
+            role_id = self._add_user_role(user_id, role_type, self._tick(), list(targets), list(app_targets))
             self._emit("user.account.privilege.grant", target=("User", user_id, login))
             return role_id
 
@@ -350,7 +397,26 @@ class Org:
             self._tick()
             del self.user_roles[user_id][role_id]
             self.user_role_targets.pop((user_id, role_id), None)
+            self.user_role_app_targets.pop((user_id, role_id), None)
             self._emit("user.account.privilege.revoke", target=("User", user_id, self.users[user_id]["profile"]["login"]))
+
+    def assign_group_role(self, group_id: str, role_type: str, targets: list[str] | tuple[str, ...] = (),
+                          app_targets: list[AppTarget] | tuple[AppTarget, ...] = ()) -> str:
+        """Assign a standard admin role to a group; returns the role assignment id."""
+        with self.lock:
+            role_id = self._add_role(group_id, self._tick(), list(targets), role_type, list(app_targets))
+            self._emit("group.privilege.grant", target=("UserGroup", group_id, self.groups[group_id]["profile"]["name"]))
+            return role_id
+
+    def set_role_app_targets(self, assignee_id: str, role_id: str, app_targets: list[AppTarget]) -> None:
+        """Replace an APP_ADMIN role's app targets, as an admin editing the role does: Okta writes
+        no event that names the assignee, so only a reconciliation notices."""
+        with self.lock:
+            self._tick()
+            store = self.role_app_targets if assignee_id in self.group_roles else self.user_role_app_targets
+            if (assignee_id, role_id) not in store:
+                raise KeyError((assignee_id, role_id))
+            store[(assignee_id, role_id)] = list(app_targets)
 
     def assign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
@@ -386,6 +452,10 @@ class Org:
             label = self.apps.pop(app_id)["label"]
             self.app_direct.pop(app_id, None)
             self.app_groups.pop(app_id, None)
+            # Okta drops a deleted instance from APP_ADMIN targets; catalog-wide targets stay.
+            for store in (self.role_app_targets, self.user_role_app_targets):
+                for key, targets in store.items():
+                    store[key] = [t for t in targets if t[1] != app_id]
             self._emit("application.lifecycle.delete", target=("AppInstance", app_id, label))
 
 
@@ -493,13 +563,18 @@ def _role(role_id: str, role_type: str, ts: int, assignment: str, assignee: str)
 
 
 def _seed_direct_roles(org: Org, now_ms: int) -> None:
-    """Roles assigned to users by hand: the first provider staff member is a super admin, and the
-    first tenant's first admin also helps its users directly (a help desk role on USERS_)."""
+    """Roles assigned to users by hand: the first provider staff member is a super admin, the
+    second administers one product app and every Salesforce instance (APP_ADMIN), and the first
+    tenant's first admin also helps its users directly (a help desk role on USERS_)."""
     ts = now_ms - 30 * DAY_MS
     superusers = next((g for g, v in org.groups.items() if v["profile"]["name"] == "SUPERUSERS"), None)
     staff = sorted(org.members.get(superusers, {}), key=org.seq.__getitem__) if superusers else []
     if staff:
         org._add_user_role(staff[0], "SUPER_ADMIN", ts, [])
+    product = next((a for a, app in org.apps.items() if app["name"] not in {"saasure", "okta_enduser"}), None)
+    if len(staff) > 1 and product:
+        org._add_user_role(staff[1], "APP_ADMIN", ts, [],
+                           [(org.apps[product]["name"], product), ("salesforce", None)])
     if org.tenants and org.tenants[0].admins and org.tenants[0].users:
         admins = sorted(org.members[org.tenants[0].admins], key=org.seq.__getitem__)
         if admins:
@@ -543,6 +618,7 @@ def _seed_breaks(org: Org, products: list[str], now_ms: int) -> None:
 
     for role_id in list(org.group_roles.pop(t3.admins)):
         org.role_targets.pop((t3.admins, role_id), None)
+        org.role_app_targets.pop((t3.admins, role_id), None)
     add(ConventionBreak("admins_group_missing_role", (t3.admins,)))
 
     org.role_targets[(t1.admins, first_role)].append(t2.users)

@@ -28,12 +28,14 @@ _ROUTES = [
         (r"^/api/v1/users/([^/]+)$", "user"),
         (r"^/api/v1/users/([^/]+)/roles$", "user_roles"),
         (r"^/api/v1/users/([^/]+)/roles/([^/]+)/targets/groups$", "user_role_targets"),
+        (r"^/api/v1/users/([^/]+)/roles/([^/]+)/targets/catalog/apps$", "user_role_app_targets"),
         (r"^/api/v1/iam/assignees/users$", "role_assignees"),
         (r"^/api/v1/groups$", "groups"),
         (r"^/api/v1/groups/([^/]+)$", "group"),
         (r"^/api/v1/groups/([^/]+)/users$", "group_users"),
         (r"^/api/v1/groups/([^/]+)/roles$", "group_roles"),
         (r"^/api/v1/groups/([^/]+)/roles/([^/]+)/targets/groups$", "role_targets"),
+        (r"^/api/v1/groups/([^/]+)/roles/([^/]+)/targets/catalog/apps$", "role_app_targets"),
         (r"^/api/v1/apps$", "apps"),
         (r"^/api/v1/apps/([^/]+)$", "app"),
         (r"^/api/v1/apps/([^/]+)/users$", "app_users"),
@@ -72,7 +74,7 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
-_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees"}
+_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog"}
 
 
 def template_of(path: str) -> str:

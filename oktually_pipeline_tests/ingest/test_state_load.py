@@ -23,8 +23,8 @@ from oktually_pipeline_tests.ingest.state_helpers import (
 )
 
 TOKEN = "00sandbox-state-load-token-0123456789"
-RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets", "user_roles",
-             "user_role_targets")
+RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets",
+             "group_role_app_targets", "user_roles", "user_role_targets", "user_role_app_targets")
 OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users")
 
 
@@ -96,6 +96,10 @@ def change_everything(sb: Sandbox) -> dict[str, str]:
     doomed_group = next(g for g in assigned[1:] if g in targeted and g != app_groups[0][1])
     org.delete_group(doomed_group)
     doomed_app = next(a for a, _ in reversed(app_groups) if a not in {app_groups[0][0], app_groups[-1][0]})
+    # An app admin role on the new group, over the app about to go and every Box instance: only
+    # the catalog target outlives the app.
+    org.assign_group_role(new_group, "APP_ADMIN", app_targets=[(snap["apps"][doomed_app]["name"], doomed_app),
+                                                               ("box", None)])
     org.delete_app(doomed_app)
     # Directly assigned roles: a new assignee, a second (scoped) role for an assignee, which only
     # a privilege event tells, and a revoked last role, which drops its user from the assignees.
@@ -212,3 +216,52 @@ def test_app_assignments_follow_log_events_and_group_membership(sandbox: Sandbox
     assert sandbox.stats.by_template["/api/v1/apps/{id}/users"] == len(apps_of_group)
     assert {(a, newcomer) for a in apps_of_group} <= live_keys(engine, "app_users")
     assert live_keys(engine, "app_users") == {tuple(k) for k in sandbox.org.snapshot()["app_users"]}
+
+
+def test_app_admin_targets_follow_grants_app_deletions_and_reconciliation(sandbox: Sandbox, engine: sa.Engine) -> None:
+    org = sandbox.org
+    group_calls = "/api/v1/groups/{id}/roles/{id}/targets/catalog/apps"
+    user_calls = "/api/v1/users/{id}/roles/{id}/targets/catalog/apps"
+    app_tables = ("group_role_app_targets", "user_role_app_targets")
+
+    def assert_app_targets_match() -> None:
+        snap = org.snapshot()
+        for table in app_tables:
+            assert live_keys(engine, table) == {tuple(k) for k in snap[table]}, table
+
+    pull_events(sandbox, engine)
+    load_all(sandbox, engine)
+    # Only APP_ADMIN roles are asked for app targets: the seeded org has one, assigned to a user.
+    assert sandbox.stats.by_template[user_calls] == 1 and sandbox.stats.by_template[group_calls] == 0
+    assert_app_targets_match()
+    (admin, role, instance), = [k for k in org.snapshot()["user_role_app_targets"] if k[2] != "salesforce"]
+    with engine.connect() as conn:
+        rows = {r.target: r for r in conn.execute(sa.text(
+            "SELECT target, app_name, app_id FROM okta_acme.user_role_app_targets WHERE user_id = :u"), {"u": admin})}
+    assert (rows["salesforce"].app_name, rows["salesforce"].app_id) == ("salesforce", None)
+    assert rows[instance].app_id == instance
+
+    # A group granted APP_ADMIN: the privilege event sends its roles, and so its targets, to be read.
+    group = next(g for g, v in sorted(org.snapshot()["groups"].items()) if v["profile"]["name"].startswith("USERS_"))
+    other_app = next(a for a in sorted(org.snapshot()["apps"]) if a != instance)
+    org.assign_group_role(group, "APP_ADMIN", app_targets=[(org.apps[other_app]["name"], other_app), ("box", None)])
+    pull_events(sandbox, engine)
+    sandbox.stats.reset()
+    load_all(sandbox, engine)
+    assert sandbox.stats.by_template[group_calls] == 1 and sandbox.stats.by_template[user_calls] == 0
+    assert_app_targets_match()
+
+    # A deleted app leaves every role's targets, with no event naming the role's holder.
+    org.delete_app(instance)
+    pull_events(sandbox, engine)
+    load_all(sandbox, engine)
+    assert (admin, role, instance) not in live_keys(engine, "user_role_app_targets")
+    assert_app_targets_match()
+
+    # Targets edited without an event naming the assignee: the reconciliation catches up.
+    org.set_role_app_targets(admin, role, [("box", None)])
+    load_all(sandbox, engine)
+    assert (admin, role, "salesforce") in live_keys(engine, "user_role_app_targets")
+    load_all(sandbox, engine, options=LoadOptions(events_settle=timedelta(0), reconcile_every=timedelta(0)))
+    assert_app_targets_match()
+    assert live_keys(engine, "user_role_app_targets") == {(admin, role, "box")}

@@ -26,6 +26,7 @@ SAMPLE_OF = {
     "group_roles": "group-role.json", "group_role_targets": "role-target-group.json",
     "user_roles": "role.json", "user_role_targets": "role-target-group.json",
     "role_assigned_users": "openapi: RoleAssignedUsersResponseExample",
+    "group_role_app_targets": "openapi: CatalogApplication", "user_role_app_targets": "openapi: CatalogApplication",
 }
 # Okta's OpenAPI description, components/examples/RoleAssignedUsersResponseExample: the `value` list.
 ROLE_ASSIGNED_USERS_EXAMPLE = [{
@@ -35,10 +36,25 @@ ROLE_ASSIGNED_USERS_EXAMPLE = [{
                "roles": {"href": "http://your-subdomain.okta.com/api/v1/users/00u118oQYT4TBGuay0g4/roles"}},
 }]
 
+# Okta's OpenAPI description gives no example of an app target list; these follow its
+# components/schemas/CatalogApplication, with the schema's example values: an OIN catalog app
+# (no `id`: every instance) and an app instance (with its `id`).
+CATALOG_APPLICATION_EXAMPLE = [
+    {"name": "salesforce", "displayName": "Salesforce.com", "description": "CRM", "category": "SOCIAL",
+     "status": "ACTIVE", "verificationStatus": "OKTA_VERIFIED", "website": "https://www.salesforce.com",
+     "signOnModes": ["SAML_2_0"], "features": [], "lastUpdated": "2024-09-19T23:37:37.000Z",
+     "_links": {"logo": [{"name": "medium", "href": "https://example.okta.com/logo.png", "type": "image/png"}]}},
+    {"name": "oidc_client", "displayName": "Analytics", "id": "0oa1gjh63g214q0Hq0g4", "category": "SOCIAL",
+     "status": "ACTIVE", "signOnModes": ["OPENID_CONNECT"], "features": [], "lastUpdated": "2024-09-19T23:37:37.000Z",
+     "_links": {}},
+]
+
 
 def _sample(table: str) -> list[dict]:
     if table == "role_assigned_users":
         return ROLE_ASSIGNED_USERS_EXAMPLE
+    if table.endswith("_role_app_targets"):
+        return CATALOG_APPLICATION_EXAMPLE
     return orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
 
 
@@ -93,6 +109,16 @@ def test_user_roles_keep_direct_assignments_only() -> None:
     rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00u1",))
     record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
     assert [(r["role_type"], r["assignment_type"]) for r in record] == [("USER_ADMIN", "USER"), ("SUPER_ADMIN", "USER")]
+
+
+def test_app_targets_are_keyed_by_instance_id_or_catalog_name() -> None:
+    ep = BY_TABLE["group_role_app_targets"]
+    rows, _ = _rows(ep, CATALOG_APPLICATION_EXAMPLE, ("00g1", "irb1"))
+    record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
+    assert [(r["target"], r["app_name"], r["app_id"]) for r in record] == [
+        ("salesforce", "salesforce", None), ("0oa1gjh63g214q0Hq0g4", "oidc_client", "0oa1gjh63g214q0Hq0g4")]
+    # Neither an id nor a name: no key, so the object is skipped, as for any other table.
+    assert _rows(ep, [{"displayName": "nameless"}], ("00g1", "irb1"))[0] == []
 
 
 def test_objects_without_a_key_are_skipped_not_fatal() -> None:

@@ -27,13 +27,15 @@ def tiny_org() -> OrgRows:
     Breaks, one of each kind: gibbon has no groups; ADMINS_tarsier names another tenantId and holds no
     role; APPUSERS_spider_0oaGone names no app; APPUSERS_lemur_app3 is not assigned; ADMINS_spider
     targets USERS_lemur; u3 is a user of spider and lemur; u6 administers lemur without being a user.
-    Roles assigned directly: u5 (help desk over USERS_lemur), u4 (Group Administrator), u10.
+    Roles assigned directly: u5 (help desk over USERS_lemur), u4 (Group Administrator), u10, u7 (app
+    admin over app2, the deleted app4 and every Salesforce instance). SUPERUSERS also administers app1.
     """
     org = OrgRows()
     for i in range(1, 11):
         org.user(f"u{i}", status="DEPROVISIONED" if i == 10 else "ACTIVE", deleted=i in (8, 9))
     for app in ("app1", "app2", "app3"):
         org.app(app, f"Product {app[-1]}")
+    org.app("app4", "Product 4", deleted=True)
     org.tenant("0oaSpider", "spider", admins=("u1",), users=("u1", "u2", "u3", "u9"), apps=("app1", "app2"))
     org.tenant("0oaLemur", "lemur", admins=("u4", "u6"), users=("u4", "u5", "u3", "u10"), apps=("app1",))
     org.idp("0oaGibbon", "gibbon")
@@ -52,6 +54,10 @@ def tiny_org() -> OrgRows:
     # standard role ids do; u10 is deactivated and holds nothing while so.
     org.user_role("u5", "HELP_DESK_ADMIN", "g_users_lemur").user_role("u4", "USER_ADMIN")
     org.user_role("u10", "READ_ONLY_ADMIN")
+    org.role("g_super", "APP_ADMIN").app_target("g_super", "oidc_client", "app1")
+    org.user_role("u7", "APP_ADMIN")
+    for name, app_id in (("oidc_client", "app2"), ("oidc_client", "app4"), ("salesforce", None)):
+        org.app_target("u7", name, app_id, direct=True)
     return org
 
 

@@ -77,6 +77,14 @@ class OrgRows:
             self.add("user_role_targets", user_id=user_id, role_id=role_id, target_group_id=t)
         return self
 
+    def app_target(self, assignee_id: str, name: str, app_id: str | None = None, *, direct: bool = False,
+                   role_id: str = "r_APP_ADMIN") -> OrgRows:
+        """An APP_ADMIN role's target: one app instance (`app_id`), or every instance of the OIN
+        catalog app `name`; on a group's role, or with `direct` on a user's."""
+        table, col = ("user_role_app_targets", "user_id") if direct else ("group_role_app_targets", "group_id")
+        return self.add(table, **{col: assignee_id}, role_id=role_id, target=app_id or name, app_name=name,
+                        app_id=app_id, display_name=name)
+
     def tenant(self, idp_id: str, name: str, *, admins: tuple[str, ...] = (), users: tuple[str, ...] = (),
                apps: tuple[str, ...] = ()) -> OrgRows:
         """An okta-dac tenant that follows the convention: IdP, ADMINS_ (tenantId, Group Admin role

@@ -23,6 +23,7 @@ def test_admin_role_holders_directly_and_through_groups_with_targets(tiny_shared
         ("u1", "group", "g_admins_spider", "USER_ADMIN"), ("u4", "group", "g_admins_lemur", "USER_ADMIN"),
         ("u6", "group", "g_admins_lemur", "USER_ADMIN"), ("u7", "group", "g_super", "SUPER_ADMIN"),
         ("u5", "direct", None, "HELP_DESK_ADMIN"), ("u4", "direct", None, "USER_ADMIN"),
+        ("u7", "group", "g_super", "APP_ADMIN"), ("u7", "direct", None, "APP_ADMIN"),
     }  # u10's directly assigned role is left out: u10 is deactivated
     assert rows["u1", "group", "g_admins_spider", "USER_ADMIN"].target_group_ids == sorted(
         ["g_admins_spider", "g_users_spider", "g_appusers_spider_app1", "g_appusers_spider_app2", "g_users_lemur"])
@@ -30,6 +31,18 @@ def test_admin_role_holders_directly_and_through_groups_with_targets(tiny_shared
     # Targets belong to the assignment: u4's direct role shares its id with the group's, not its targets.
     assert rows["u5", "direct", None, "HELP_DESK_ADMIN"].target_group_names == ["USERS_lemur"]
     assert rows["u4", "direct", None, "USER_ADMIN"].target_group_ids == []
+    assert rows["u4", "direct", None, "USER_ADMIN"].target_app_ids == []
+
+
+def test_admin_role_holders_app_admins_with_their_apps(tiny_shared) -> None:
+    rows = {r.via: r for r in tiny_shared("SELECT * FROM admin_role_holders WHERE role_type = 'APP_ADMIN'")}
+    # u7 holds two APP_ADMIN assignments: SUPERUSERS' over app1, and its own over app2 and every
+    # Salesforce instance; its target app4 is deleted, so it limits the role to nothing.
+    group, direct = rows["group"], rows["direct"]
+    assert (group.target_app_ids, group.target_app_labels, group.target_catalog_apps) == (["app1"], ["Product 1"], [])
+    assert (direct.target_app_ids, direct.target_app_labels, direct.target_catalog_apps) == (
+        ["app2"], ["Product 2"], ["salesforce"])
+    assert direct.target_group_ids == [] and group.target_group_ids == []
 
 
 def test_signin_daily_counts_per_tenant(tiny_shared) -> None:

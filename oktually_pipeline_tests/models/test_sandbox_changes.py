@@ -40,6 +40,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
         org.remove_member(t.admins, next(iter(org.members[t.admins])))
         org.assign_user_role(users[2], "GROUP_MEMBERSHIP_ADMIN", [t.users])  # a new direct role holder
         org.assign_user_role(users[3], "READ_ONLY_ADMIN")
+        product = next(a for a, app in org.apps.items() if app["label"] == "Billing")
+        org.assign_user_role(users[4], "APP_ADMIN", app_targets=[("oidc_client", product), ("box", None)])
         org.deactivate_user(users[3])                      # holds nothing while deactivated
         (super_admin,) = [u for u, rs in org.user_roles.items() if any(r["type"] == "SUPER_ADMIN" for r in rs.values())]
         org.revoke_user_role(super_admin, next(iter(org.user_roles[super_admin])))
@@ -60,5 +62,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
     assert [tuple(r) for r in query("SELECT role_type, target_group_ids FROM admin_role_holders "
                                     "WHERE user_id = :u AND via = 'direct'", u=users[2])] == [
         ("GROUP_MEMBERSHIP_ADMIN", [t.users])]
+    assert [tuple(r) for r in query("SELECT role_type, target_app_labels, target_catalog_apps FROM admin_role_holders "
+                                    "WHERE user_id = :u AND via = 'direct'", u=users[4])] == [
+        ("APP_ADMIN", ["Billing"], ["box"])]
     assert not query("SELECT 1 FROM admin_role_holders WHERE user_id IN (:a, :b) AND via = 'direct'",
                      a=users[3], b=super_admin)

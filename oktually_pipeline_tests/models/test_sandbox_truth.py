@@ -77,9 +77,12 @@ def test_access_paths_explain_exactly_what_okta_lists_per_app(loaded: Loaded) ->
 
 
 def test_admin_roles_come_both_ways(loaded: Loaded) -> None:
-    rows = loaded.query("SELECT via, role_type, target_group_names FROM admin_role_holders WHERE via = 'direct'")
-    assert sorted((r.role_type, tuple(r.target_group_names)) for r in rows) == [
-        ("HELP_DESK_ADMIN", (f"USERS_{loaded.truth.snap['tenants'][0].name}",)), ("SUPER_ADMIN", ())]
+    rows = loaded.query("SELECT via, role_type, target_group_names, target_app_labels, target_catalog_apps "
+                        "FROM admin_role_holders WHERE via = 'direct'")
+    assert sorted((r.role_type, tuple(r.target_group_names), tuple(r.target_app_labels), tuple(r.target_catalog_apps))
+                  for r in rows) == [
+        ("APP_ADMIN", (), ("Analytics",), ("salesforce",)),
+        ("HELP_DESK_ADMIN", (f"USERS_{loaded.truth.snap['tenants'][0].name}",), (), ()), ("SUPER_ADMIN", (), (), ())]
     assert loaded.query("SELECT count(*) AS n FROM admin_role_holders WHERE via = 'group'")[0].n > 0
 
 

@@ -119,9 +119,19 @@ class Truth:
         for u, r, t in self.snap["user_role_targets"]:
             if t in self.groups:
                 targets[u, r].append(t)
-        held = {(u, g, r, self.role_types[g, r], tuple(sorted(targets[g, r])))
+        # An app target is an app instance of the org, or else an OIN catalog app's name.
+        app_ids: dict[tuple[str, str], list[str]] = defaultdict(list)
+        catalog: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for table in ("group_role_app_targets", "user_role_app_targets"):
+            for a, r, t in self.snap[table]:
+                (app_ids if t in self.apps else catalog)[a, r].append(t)
+
+        def over(assignee: str, role: str) -> tuple[tuple[str, ...], ...]:
+            return tuple(tuple(sorted(d[assignee, role])) for d in (targets, app_ids, catalog))
+
+        held = {(u, g, r, self.role_types[g, r], *over(g, r))
                 for g, r in self.snap["group_roles"] for u in self.members[g]}
-        held |= {(u, None, r, self.snap["user_role_types"][u, r], tuple(sorted(targets[u, r])))
+        held |= {(u, None, r, self.snap["user_role_types"][u, r], *over(u, r))
                  for u, r in self.snap["user_roles"]}
         return {h for h in held if self._status(h[0]) != "DEPROVISIONED"}
 
@@ -202,7 +212,8 @@ COMPARED: dict[str, str] = {
     "superusers": "user_id",
     "convention_issues": "kind, object_ids",
     "user_app_access": "user_id, app_id, via, group_id",
-    "admin_role_holders": "user_id, group_id, role_id, role_type, target_group_ids",
+    "admin_role_holders": "user_id, group_id, role_id, role_type, target_group_ids, target_app_ids, "
+                          "target_catalog_apps",
     "signin_daily": "day, tenant_id, sign_ins, failed_sign_ins, failures_by_reason, distinct_users, "
                     "mfa_verifications, mfa_failures, mfa_users",
     "dormant_users": "user_id",

@@ -63,7 +63,7 @@ def test_role_assignees_and_user_roles(sb: Sandbox) -> None:
     # Enveloped, as Okta's OpenAPI describes it: no Link header, the next page inside the body.
     assert set(body) == {"value", "_links"} and body["_links"] == {}
     assignees = [a["id"] for a in body["value"]]
-    assert len(assignees) == 2 and set(assignees) == set(org.user_roles)
+    assert len(assignees) == 3 and set(assignees) == set(org.user_roles)
     first = get(sb, "/api/v1/iam/assignees/users", limit=1)
     assert "link" not in first.headers
     assert first.json()["_links"]["next"]["href"].startswith(f"{sb.url}/api/v1/iam/assignees/users?")
@@ -75,6 +75,28 @@ def test_role_assignees_and_user_roles(sb: Sandbox) -> None:
     targets = get(sb, f"/api/v1/users/{helper}/roles/{role_id}/targets/groups").json()
     assert [t["profile"]["name"] for t in targets] == [f"USERS_{org.tenants[0].name}"]
     assert get(sb, f"/api/v1/users/{helper}/roles/{roles[1]['id']}/targets/groups").status_code == 404
+
+
+def test_app_admin_targets_list_catalog_apps_and_instances_page_by_page(sb: Sandbox) -> None:
+    org = sb.org
+    (admin, role), = [(u, r) for u, rs in org.user_roles.items() for r, role in rs.items() if role["type"] == "APP_ADMIN"]
+    path = f"/api/v1/users/{admin}/roles/{role}/targets/catalog/apps"
+    first = get(sb, path, limit=1)
+    (instance,) = first.json()
+    # An app instance carries its id; the OIN catalog app (every instance of it) has none.
+    assert org.apps[instance["id"]]["label"] == instance["displayName"]
+    assert instance["name"] == org.apps[instance["id"]]["name"]
+    assert "after=" in first.links["next"]["url"]
+    assert [(a["name"], "id" in a) for a in walk(sb, path, limit=1)] == [(instance["name"], True), ("salesforce", False)]
+    # A group's APP_ADMIN role, and an unscoped role's empty list.
+    group = org.tenants[0].users
+    granted = org.assign_group_role(group, "APP_ADMIN", app_targets=[("box", None)])
+    assert [a["name"] for a in get(sb, f"/api/v1/groups/{group}/roles/{granted}/targets/catalog/apps").json()] == ["box"]
+    everything = org.assign_group_role(group, "APP_ADMIN")
+    assert get(sb, f"/api/v1/groups/{group}/roles/{everything}/targets/catalog/apps").json() == []
+    # Deleting the app drops the instance from the role's targets; the catalog target stays.
+    org.delete_app(instance["id"])
+    assert [a["name"] for a in get(sb, path).json()] == ["salesforce"]
 
 
 def test_default_user_list_hides_deprovisioned_but_filters_include_them(sb: Sandbox) -> None:

@@ -1,9 +1,12 @@
 -- Who holds admin roles and over what: one row per user and role, `via` 'direct' for a role
 -- assigned to the user (group_id NULL) or 'group' for a role held by a group they are in, with
--- the groups the role is limited to (no targets: the role is not limited to groups).
+-- the groups the role is limited to (no targets: the role is not limited to groups) and, for
+-- APP_ADMIN, the apps: instances (`target_app_ids`, with their labels) and OIN catalog apps whose
+-- every instance it covers (`target_catalog_apps`); an APP_ADMIN role with neither covers all apps.
 -- Deactivated (DEPROVISIONED) users hold nothing while deactivated (see deprovisioned_with_access).
--- From okta_role_assigned_users, okta_user_roles, okta_user_role_targets, okta_group_roles,
--- okta_group_role_targets, okta_groups, okta_group_members, okta_users.
+-- From okta_role_assigned_users, okta_user_roles, okta_user_role_targets,
+-- okta_user_role_app_targets, okta_group_roles, okta_group_role_targets,
+-- okta_group_role_app_targets, okta_groups, okta_group_members, okta_apps, okta_users.
 WITH roles AS (
     SELECT gm.user_id, 'group' AS via, gr.group_id, g.name AS group_name,
            gr.role_id, gr.role_type, gr.label, gr.status
@@ -33,6 +36,26 @@ targets AS (
     JOIN groups tg ON tg.id = t.target_group_id AND tg.deleted_at IS NULL
     WHERE t.deleted_at IS NULL
     GROUP BY t.user_id, t.role_id
+),
+app_targets AS (
+    SELECT 'group' AS via, t.group_id AS assignee_id, t.role_id, t.app_id, a.label, t.app_name
+    FROM group_role_app_targets t
+    LEFT JOIN apps a ON a.id = t.app_id AND a.deleted_at IS NULL
+    WHERE t.deleted_at IS NULL
+    UNION ALL
+    SELECT 'direct', t.user_id, t.role_id, t.app_id, a.label, t.app_name
+    FROM user_role_app_targets t
+    LEFT JOIN apps a ON a.id = t.app_id AND a.deleted_at IS NULL
+    WHERE t.deleted_at IS NULL
+),
+app_target_lists AS (
+    -- An instance target whose app is gone from the apps table limits the role to nothing.
+    SELECT via, assignee_id, role_id,
+           array_agg(app_id ORDER BY app_id) FILTER (WHERE label IS NOT NULL)      AS target_app_ids,
+           array_agg(label ORDER BY app_id) FILTER (WHERE label IS NOT NULL)       AS target_app_labels,
+           array_agg(app_name ORDER BY app_name) FILTER (WHERE app_id IS NULL)     AS target_catalog_apps
+    FROM app_targets
+    GROUP BY via, assignee_id, role_id
 )
 SELECT u.id          AS user_id,
        u.login,
@@ -45,8 +68,13 @@ SELECT u.id          AS user_id,
        r.label       AS role_label,
        r.status      AS role_status,
        coalesce(t.target_group_ids, '{}'::text[])   AS target_group_ids,
-       coalesce(t.target_group_names, '{}'::text[]) AS target_group_names
+       coalesce(t.target_group_names, '{}'::text[]) AS target_group_names,
+       coalesce(at.target_app_ids, '{}'::text[])      AS target_app_ids,
+       coalesce(at.target_app_labels, '{}'::text[])   AS target_app_labels,
+       coalesce(at.target_catalog_apps, '{}'::text[]) AS target_catalog_apps
 FROM roles r
 JOIN users u        ON u.id = r.user_id AND u.deleted_at IS NULL AND u.status IS DISTINCT FROM 'DEPROVISIONED'
 LEFT JOIN targets t ON t.via = r.via AND t.role_id = r.role_id
                    AND t.assignee_id = coalesce(r.group_id, r.user_id)
+LEFT JOIN app_target_lists at ON at.via = r.via AND at.role_id = r.role_id
+                             AND at.assignee_id = coalesce(r.group_id, r.user_id)

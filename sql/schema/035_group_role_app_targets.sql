@@ -1,0 +1,16 @@
+-- Apps a group's APP_ADMIN role is limited to; replaced with the role's child_sync row. `target`
+-- is the app instance id, or the OIN catalog name where the target is every instance of that app
+-- (`app_id` NULL). A role with no rows here covers every app.
+CREATE TABLE IF NOT EXISTS group_role_app_targets (
+    group_id                 text NOT NULL,
+    role_id                  text NOT NULL,
+    target                   text NOT NULL,
+    app_name                 text,
+    app_id                   text,
+    display_name             text,
+    raw                      jsonb NOT NULL,
+    deleted_at               timestamptz,
+    synced_at                timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, role_id, target)
+);
+CREATE INDEX IF NOT EXISTS group_role_app_targets_app_idx ON group_role_app_targets (app_id);
