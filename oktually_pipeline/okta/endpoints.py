@@ -30,6 +30,9 @@ How each table stays current without one call per group or app on every run:
 * `role_assigned_users`: the (short) list of users with directly assigned admin roles, read whole;
   `user_roles` are read for users new to it, users named by `user.account.privilege.*` events,
   and on reconciliation; `user_role_targets` and `user_role_app_targets` as for groups.
+* `resource_sets`: the (short) list of resource sets, read whole; `resource_set_resources` are
+  re-read for sets whose `lastUpdated` moved. Our System Log recordings hold no resource-set
+  event, so a change that leaves `lastUpdated` alone waits for the reconciliation.
 * Every child table: the periodic reconciliation (default daily) re-reads every parent, resumably.
 """
 
@@ -407,7 +410,9 @@ GROUP_ROLES = Endpoint(
     key=("group_id", "role_id"),
     columns=(
         Column("role_id", "id"), Column("role_type", "type"), Column("label", "label"),
-        Column("status", "status"), Column("assignment_type", "assignmentType"), *_CREATED_UPDATED,
+        Column("status", "status"), Column("assignment_type", "assignmentType"),
+        # A CUSTOM role assignment binds a custom role to a resource set: what it may do, and where.
+        Column("custom_role_id", "role"), Column("resource_set_id", "resource-set"), *_CREATED_UPDATED,
     ),
     description=(
         "Admin roles held by groups (`GET /api/v1/groups/{id}/roles`); re-read for new and changed "
@@ -522,11 +527,43 @@ USER_ROLES = Endpoint(
 USER_ROLE_TARGETS = _role_targets("user", "a user's directly assigned")
 USER_ROLE_APP_TARGETS = _role_app_targets("user", "a user's directly assigned")
 
+RESOURCE_SETS = Endpoint(
+    table="resource_sets",
+    path="/api/v1/iam/resource-sets",
+    key=("id",),
+    columns=(Column("id", "id"), Column("label", "label"), Column("description", "description"),
+             *_CREATED_UPDATED),
+    description=(
+        "Resource sets (`GET /api/v1/iam/resource-sets`): the scopes of custom admin role "
+        "assignments (`group_roles`/`user_roles.resource_set_id`), read whole each run."
+    ),
+    page_size=None,  # paged by `after` only; Okta takes no `limit` here
+    envelope="resource-sets",
+    cursor=("lastUpdated",),
+)
+
+RESOURCE_SET_RESOURCES = Endpoint(
+    table="resource_set_resources",
+    path="/api/v1/iam/resource-sets/{resource_set_id}/resources",
+    key=("resource_set_id", "id"),
+    # The resource is named by its ORN: a group (`...:groups:<id>`), its members
+    # (`...:groups:<id>:contained_resources`), every user (`...:users`), an app, and so on.
+    columns=(Column("id", "id"), Column("orn", "orn"), *_CREATED_UPDATED),
+    description=(
+        "What each resource set holds (`GET /api/v1/iam/resource-sets/{id}/resources`), one row per "
+        "resource with its ORN; re-read for sets whose `lastUpdated` moved and on reconciliation."
+    ),
+    page_size=100,
+    envelope="resources",
+    child_of=ChildOf(parent="resource_sets", bind=(("resource_set_id", "id"),),
+                     version=version_of("p.last_updated")),
+)
+
 # In dependency order: a child after its parent and every table its version token reads.
 ENDPOINTS: tuple[Endpoint, ...] = (
     USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
     GROUP_ROLES, GROUP_ROLE_TARGETS, GROUP_ROLE_APP_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
-    USER_ROLE_APP_TARGETS,
+    USER_ROLE_APP_TARGETS, RESOURCE_SETS, RESOURCE_SET_RESOURCES,
 )
 BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
 

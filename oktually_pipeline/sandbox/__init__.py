@@ -40,7 +40,8 @@ ROUTE_SCOPES = {
     "groups": "okta.groups.read", "group": "okta.groups.read", "group_users": "okta.groups.read",
     "group_roles": "okta.roles.read", "role_targets": "okta.roles.read", "user_roles": "okta.roles.read",
     "user_role_targets": "okta.roles.read", "role_assignees": "okta.roles.read",
-    "role_app_targets": "okta.roles.read", "user_role_app_targets": "okta.roles.read", "apps": "okta.apps.read",
+    "role_app_targets": "okta.roles.read", "user_role_app_targets": "okta.roles.read",
+    "resource_sets": "okta.roles.read", "resource_set_resources": "okta.roles.read", "apps": "okta.apps.read",
     "app": "okta.apps.read", "app_users": "okta.apps.read", "app_groups": "okta.apps.read",
     "idps": "okta.idps.read", "policies": "okta.policies.read", "policy_rules": "okta.policies.read",
 }

@@ -178,6 +178,16 @@ class Api:
         return self._page("role_targets", query,
                           lambda: [self.org.groups[g] for g in group_ids if g in self.org.groups], *scope)
 
+    def resource_sets(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            return self._page("resource_sets", query, lambda: self.org.resource_sets.values())
+
+    def resource_set_resources(self, query: dict[str, str], set_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.resource_sets, set_id, "ResourceSet")
+            return self._page("resource_set_resources", query,
+                              lambda: self.org.resource_set_resources.get(set_id, []), set_id)
+
     # -- apps, idps, policies -----------------------------------------------------------------
 
     def apps(self, query: dict[str, str]) -> Page:

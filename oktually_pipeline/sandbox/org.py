@@ -5,8 +5,9 @@ description holds `{"tenantId": "<idp id>"}`, a `USERS_<name>` group, and an
 `APPUSERS_<name>_<appId>` group per entitled product app, assigned to that app. `ADMINS_<name>`
 holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's groups. Provider
 staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, the second an
-APP_ADMIN limited to one product app and to every Salesforce instance (an OIN catalog target), and
-the first tenant's first admin also a directly assigned HELP_DESK_ADMIN on its `USERS_` group.
+APP_ADMIN limited to one product app and to every Salesforce instance (an OIN catalog target), the
+third a custom role bound to a resource set, and the first tenant's first admin also a directly
+assigned HELP_DESK_ADMIN on its `USERS_` group.
 With four or more tenants the generator also seeds one of each convention break
 (`convention_breaks`), the known truth the derived models are tested against:
 
@@ -102,6 +103,9 @@ class Org:
         self.user_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.user_role_targets: dict[tuple[str, str], list[str]] = {}
         self.user_role_app_targets: dict[tuple[str, str], list[AppTarget]] = {}
+        # The scopes of CUSTOM role assignments: resource set id -> set, and its resources.
+        self.resource_sets: dict[str, dict[str, Any]] = {}
+        self.resource_set_resources: dict[str, list[dict[str, Any]]] = {}
         self.seq: dict[str, int] = {}
         # Bumped by every mutation: the API's cached list views are valid for one revision.
         self.revision = 0
@@ -165,6 +169,18 @@ class Org:
         self.user_role_app_targets[(user_id, role_id)] = list(app_targets or [])
         return role_id
 
+    def _add_custom_role(self, user_id: str, label: str, resource_set_id: str, ts: int) -> str:
+        """A custom role bound to a resource set, assigned to a user: its own assignment id, with
+        the custom role (`role`) and the set (`resource-set`), as Okta lists it."""
+        role_id = self._next_id("irb")
+        custom_role = okta_id("cr0", label, self.seed)
+        role = _role(role_id, "CUSTOM", ts, "USER", f"/api/v1/users/{user_id}", label=label)
+        role.update({"resource-set": resource_set_id, "role": custom_role})
+        role["_links"].update({"role": {"href": f"/api/v1/iam/roles/{custom_role}"},
+                               "resource-set": {"href": f"/api/v1/iam/resource-sets/{resource_set_id}"}})
+        self.user_roles.setdefault(user_id, {})[role_id] = role
+        return role_id
+
     # -- reads ---------------------------------------------------------------------------------
 
     def app_users(self, app_id: str) -> list[dict[str, Any]]:
@@ -217,6 +233,30 @@ class Org:
                      "_links": {"group": {"href": f"/api/v1/groups/{gid}"}}}
                     for i, (gid, ts) in enumerate(self.app_groups.get(app_id, {}).items())]
 
+    def orn(self, *parts: str) -> str:
+        """An Okta Resource Name in this org: `orn:okta:directory:<org>:<parts...>`."""
+        return ":".join(("orn", "okta", "directory", str(self.seed), *parts))
+
+    def _add_resource_set(self, label: str, description: str, ts: int, orns: list[str]) -> str:
+        set_id = self._next_id("iam")
+        self.resource_sets[set_id] = {
+            "id": set_id, "label": label, "description": description, "created": iso_ms(ts),
+            "lastUpdated": iso_ms(ts), "_links": {
+                "self": {"href": f"/api/v1/iam/resource-sets/{set_id}"},
+                "resources": {"href": f"/api/v1/iam/resource-sets/{set_id}/resources"},
+                "bindings": {"href": f"/api/v1/iam/resource-sets/{set_id}/bindings"}}}
+        self.resource_set_resources[set_id] = []
+        for orn in orns:
+            self._add_resource(set_id, orn, ts)
+        return set_id
+
+    def _add_resource(self, set_id: str, orn: str, ts: int) -> str:
+        resource_id = self._next_id("ire")
+        self.resource_set_resources[set_id].append({
+            "id": resource_id, "orn": orn, "created": iso_ms(ts), "lastUpdated": iso_ms(ts),
+            "_links": {"resource": {"href": f"/api/v1/iam/resource-sets/{set_id}/resources/{resource_id}"}}})
+        return resource_id
+
     def catalog_apps(self, targets: list[AppTarget]) -> list[dict[str, Any]]:
         """A role's app targets as Okta lists them: CatalogApplication objects, with `id` for an
         app instance and without it for every instance of a catalog app."""
@@ -266,6 +306,9 @@ class Org:
                 "user_role_targets": {(u, r, t) for (u, r), ts in self.user_role_targets.items() for t in ts},
                 "user_role_app_targets": {(u, r, a or n) for (u, r), ts in self.user_role_app_targets.items()
                                           for n, a in ts},
+                "resource_sets": copy.deepcopy(self.resource_sets),
+                "resource_set_resources": {(s, r["id"]) for s, rs in self.resource_set_resources.items() for r in rs},
+                "resource_set_orns": {(s, r["orn"]) for s, rs in self.resource_set_resources.items() for r in rs},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -418,6 +461,20 @@ class Org:
                 raise KeyError((assignee_id, role_id))
             store[(assignee_id, role_id)] = list(app_targets)
 
+    def add_resource(self, set_id: str, orn: str) -> str:
+        """Add a resource to a resource set; the set's lastUpdated moves. Returns the resource id."""
+        with self.lock:
+            ts = self._tick()
+            self.resource_sets[set_id]["lastUpdated"] = iso_ms(ts)
+            return self._add_resource(set_id, orn, ts)
+
+    def remove_resource(self, set_id: str, resource_id: str) -> None:
+        with self.lock:
+            ts = self._tick()
+            self.resource_sets[set_id]["lastUpdated"] = iso_ms(ts)
+            self.resource_set_resources[set_id] = [r for r in self.resource_set_resources[set_id]
+                                                   if r["id"] != resource_id]
+
     def assign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
             ts = self._tick()
@@ -556,16 +613,19 @@ def _generate(org: Org, n_tenants: int, n_users: int, now_ms: int) -> None:
             org.groups[group_id]["lastMembershipUpdated"] = iso_ms(max(members.values()))
 
 
-def _role(role_id: str, role_type: str, ts: int, assignment: str, assignee: str) -> dict[str, Any]:
-    return {"id": role_id, "label": ROLE_LABELS[role_type], "type": role_type, "status": "ACTIVE",
+def _role(role_id: str, role_type: str, ts: int, assignment: str, assignee: str,
+          label: str | None = None) -> dict[str, Any]:
+    return {"id": role_id, "label": label or ROLE_LABELS[role_type], "type": role_type, "status": "ACTIVE",
             "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "assignmentType": assignment,
             "_links": {"assignee": {"href": assignee}}}
 
 
 def _seed_direct_roles(org: Org, now_ms: int) -> None:
     """Roles assigned to users by hand: the first provider staff member is a super admin, the
-    second administers one product app and every Salesforce instance (APP_ADMIN), and the first
-    tenant's first admin also helps its users directly (a help desk role on USERS_)."""
+    second administers one product app and every Salesforce instance (APP_ADMIN), the third holds a
+    custom role over the `tenant-support` resource set (the first tenant's USERS_ group, its
+    members, and every app), and the first tenant's first admin also helps its users directly (a
+    help desk role on USERS_)."""
     ts = now_ms - 30 * DAY_MS
     superusers = next((g for g, v in org.groups.items() if v["profile"]["name"] == "SUPERUSERS"), None)
     staff = sorted(org.members.get(superusers, {}), key=org.seq.__getitem__) if superusers else []
@@ -575,6 +635,12 @@ def _seed_direct_roles(org: Org, now_ms: int) -> None:
     if len(staff) > 1 and product:
         org._add_user_role(staff[1], "APP_ADMIN", ts, [],
                            [(org.apps[product]["name"], product), ("salesforce", None)])
+    if len(staff) > 2 and org.tenants and org.tenants[0].users:
+        users = org.tenants[0].users
+        support = org._add_resource_set(
+            "tenant-support", f"Support for tenant {org.tenants[0].name}", ts,
+            [org.orn("groups", users), org.orn("groups", users, "contained_resources"), org.orn("apps")])
+        org._add_custom_role(staff[2], "tenant-support-viewer", support, ts)
     if org.tenants and org.tenants[0].admins and org.tenants[0].users:
         admins = sorted(org.members[org.tenants[0].admins], key=org.seq.__getitem__)
         if admins:

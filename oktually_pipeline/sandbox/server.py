@@ -30,6 +30,8 @@ _ROUTES = [
         (r"^/api/v1/users/([^/]+)/roles/([^/]+)/targets/groups$", "user_role_targets"),
         (r"^/api/v1/users/([^/]+)/roles/([^/]+)/targets/catalog/apps$", "user_role_app_targets"),
         (r"^/api/v1/iam/assignees/users$", "role_assignees"),
+        (r"^/api/v1/iam/resource-sets$", "resource_sets"),
+        (r"^/api/v1/iam/resource-sets/([^/]+)/resources$", "resource_set_resources"),
         (r"^/api/v1/groups$", "groups"),
         (r"^/api/v1/groups/([^/]+)$", "group"),
         (r"^/api/v1/groups/([^/]+)/users$", "group_users"),
@@ -48,9 +50,11 @@ _ROUTES = [
 # (default, max) page sizes, after Okta's reference.
 _LIMITS = {"users": (200, 200), "groups": (200, 10_000), "group_users": (1000, 1000), "apps": (20, 200),
            "app_users": (50, 500), "app_groups": (20, 200), "idps": (20, 200), "policies": (200, 200),
-           "role_targets": (20, 200), "role_assignees": (100, 100)}
-# Routes that wrap their list in an object and link the next page inside it, not in `Link`.
-_ENVELOPED = {"role_assignees"}
+           "role_targets": (20, 200), "role_assignees": (100, 100), "resource_sets": (100, 100),
+           "resource_set_resources": (100, 100)}
+# Routes that wrap their list in an object, under this key, and link the next page inside it, not
+# in `Link`.
+_ENVELOPED = {"role_assignees": "value", "resource_sets": "resource-sets", "resource_set_resources": "resources"}
 _ERRORS = {
     400: ("E0000001", "Api validation failed"),
     401: ("E0000011", "Invalid token provided"),
@@ -74,7 +78,7 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
-_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog"}
+_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog", "resource-sets", "resources"}
 
 
 def template_of(path: str) -> str:
@@ -200,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
                 items = self._mangle_events(items)
             if route in _ENVELOPED:
                 links = {"next": {"href": f"{sandbox.url}{path}?{urlencode(next_query)}"}} if next_query else {}
-                body = orjson.dumps({"value": items, "_links": links})
+                body = orjson.dumps({_ENVELOPED[route]: items, "_links": links})
             else:
                 body = orjson.dumps(items)
                 if next_query is not None or route in _LIMITS or route == "logs":

@@ -27,6 +27,7 @@ SAMPLE_OF = {
     "user_roles": "role.json", "user_role_targets": "role-target-group.json",
     "role_assigned_users": "openapi: RoleAssignedUsersResponseExample",
     "group_role_app_targets": "openapi: CatalogApplication", "user_role_app_targets": "openapi: CatalogApplication",
+    "resource_sets": "openapi: ResourceSetsResponse", "resource_set_resources": "openapi: ResourceSetResourcesResponse",
 }
 # Okta's OpenAPI description, components/examples/RoleAssignedUsersResponseExample: the `value` list.
 ROLE_ASSIGNED_USERS_EXAMPLE = [{
@@ -49,10 +50,30 @@ CATALOG_APPLICATION_EXAMPLE = [
      "_links": {}},
 ]
 
+# Okta's OpenAPI description, components/examples/ResourceSetsResponse and
+# ResourceSetResourcesResponse: the listed objects (the first of each, and a whole-directory ORN).
+RESOURCE_SETS_EXAMPLE = [{
+    "id": "iamoJDFKaJxGIr0oamd9g", "label": "SF-IT-1", "description": "First San Francisco IT Resource Set",
+    "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+    "_links": {"self": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iamoJDFKaJxGIr0oamd9g"},
+               "resources": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iamoJDFKaJxGIr0oamd9g/resources"},
+               "bindings": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iamoJDFKaJxGIr0oamd9g/bindings"}},
+}]
+RESOURCE_SET_RESOURCES_EXAMPLE = [
+    {"id": "ire106sQKoHoXXsAe0g4", "orn": "orn:{partition}:directory:{yourOrgId}:groups:00guaxWZ0AOa5NFAj0g3",
+     "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+     "_links": {"self": {"href": "https://{yourOktaDomain}/api/v1/groups/00guaxWZ0AOa5NFAj0g3"}}},
+    {"id": "irezvo4AwE2ngpMw40g3", "orn": "orn:{partition}:directory:{yourOrgId}:users",
+     "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+     "_links": {"self": {"href": "https://{yourOktaDomain}/api/v1/users"}}},
+]
+EXAMPLES = {"role_assigned_users": ROLE_ASSIGNED_USERS_EXAMPLE, "resource_sets": RESOURCE_SETS_EXAMPLE,
+            "resource_set_resources": RESOURCE_SET_RESOURCES_EXAMPLE}
+
 
 def _sample(table: str) -> list[dict]:
-    if table == "role_assigned_users":
-        return ROLE_ASSIGNED_USERS_EXAMPLE
+    if table in EXAMPLES:
+        return EXAMPLES[table]
     if table.endswith("_role_app_targets"):
         return CATALOG_APPLICATION_EXAMPLE
     return orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
@@ -109,6 +130,16 @@ def test_user_roles_keep_direct_assignments_only() -> None:
     rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00u1",))
     record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
     assert [(r["role_type"], r["assignment_type"]) for r in record] == [("USER_ADMIN", "USER"), ("SUPER_ADMIN", "USER")]
+
+
+def test_custom_role_assignments_keep_their_role_and_resource_set() -> None:
+    # role.json's third role is a custom role held through a group: a group_roles row.
+    ep = BY_TABLE["group_roles"]
+    rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00g1",))
+    record = {r["role_type"]: r for r in (dict(zip((*ep.all_columns, "raw"), row)) for row in rows)}
+    assert (record["CUSTOM"]["custom_role_id"], record["CUSTOM"]["resource_set_id"]) == (
+        "cr0a688qm6u91Un0m5d7", "iama688hw0VLl1JrA5d7")
+    assert (record["SUPER_ADMIN"]["custom_role_id"], record["SUPER_ADMIN"]["resource_set_id"]) == (None, None)
 
 
 def test_app_targets_are_keyed_by_instance_id_or_catalog_name() -> None:

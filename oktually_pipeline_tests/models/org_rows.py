@@ -66,15 +66,26 @@ class OrgRows:
             self.add("group_role_targets", group_id=group_id, role_id=role_id, target_group_id=t)
         return self
 
-    def user_role(self, user_id: str, role_type: str, *target_ids: str, role_id: str | None = None) -> OrgRows:
-        """A role assigned to the user directly, with its assignee row and group targets."""
+    def user_role(self, user_id: str, role_type: str, *target_ids: str, role_id: str | None = None,
+                  resource_set_id: str | None = None) -> OrgRows:
+        """A role assigned to the user directly, with its assignee row and group targets; a CUSTOM
+        one bound to `resource_set_id`."""
         role_id = role_id or f"r_{role_type}"
         if not any(r["id"] == user_id for r in self.rows.get("role_assigned_users", [])):
             self.add("role_assigned_users", id=user_id, orn=f"orn:okta:directory:test:users:{user_id}")
         self.add("user_roles", user_id=user_id, role_id=role_id, role_type=role_type,
-                 label=role_type.title(), status="ACTIVE", assignment_type="USER")
+                 label=role_type.title(), status="ACTIVE", assignment_type="USER",
+                 custom_role_id="cr0_custom" if resource_set_id else None, resource_set_id=resource_set_id)
         for t in target_ids:
             self.add("user_role_targets", user_id=user_id, role_id=role_id, target_group_id=t)
+        return self
+
+    def resource_set(self, id: str, label: str, *orns: str, deleted_orns: tuple[str, ...] = ()) -> OrgRows:
+        """A resource set and its resources (ORNs); `deleted_orns` are rows marked gone."""
+        self.add("resource_sets", id=id, label=label)
+        for i, orn in enumerate((*orns, *deleted_orns)):
+            self.add("resource_set_resources", resource_set_id=id, id=f"{id}_r{i}", orn=orn,
+                     deleted_at=NOW if orn in deleted_orns else None)
         return self
 
     def app_target(self, assignee_id: str, name: str, app_id: str | None = None, *, direct: bool = False,

@@ -23,7 +23,7 @@ def test_admin_role_holders_directly_and_through_groups_with_targets(tiny_shared
         ("u1", "group", "g_admins_spider", "USER_ADMIN"), ("u4", "group", "g_admins_lemur", "USER_ADMIN"),
         ("u6", "group", "g_admins_lemur", "USER_ADMIN"), ("u7", "group", "g_super", "SUPER_ADMIN"),
         ("u5", "direct", None, "HELP_DESK_ADMIN"), ("u4", "direct", None, "USER_ADMIN"),
-        ("u7", "group", "g_super", "APP_ADMIN"), ("u7", "direct", None, "APP_ADMIN"),
+        ("u7", "group", "g_super", "APP_ADMIN"), ("u7", "direct", None, "APP_ADMIN"), ("u6", "direct", None, "CUSTOM"),
     }  # u10's directly assigned role is left out: u10 is deactivated
     assert rows["u1", "group", "g_admins_spider", "USER_ADMIN"].target_group_ids == sorted(
         ["g_admins_spider", "g_users_spider", "g_appusers_spider_app1", "g_appusers_spider_app2", "g_users_lemur"])
@@ -90,3 +90,12 @@ def test_recent_admin_changes_within_window(scratch_engine, tiny) -> None:
         ("e8", "grant", "u1", "Super administrator")]
     build_models(scratch_engine, admin_changes_days=365)
     assert {r.uuid for r in tiny("SELECT uuid FROM recent_admin_changes")} == {"e8", "e9"}
+
+
+def test_admin_role_holders_custom_roles_with_their_resource_set(tiny_shared) -> None:
+    (row,) = tiny_shared("SELECT * FROM admin_role_holders WHERE role_type = 'CUSTOM'")
+    assert (row.user_id, row.resource_set_id, row.resource_set_label) == ("u6", "iam_support", "support")
+    # The set's live resources only: its apps resource is gone.
+    assert row.resource_orns == ["orn:okta:directory:test:groups:g_users_lemur", "orn:okta:directory:test:users"]
+    standard = tiny_shared("SELECT resource_set_id, resource_orns FROM admin_role_holders WHERE role_type <> 'CUSTOM'")
+    assert standard and all(r.resource_set_id is None and r.resource_orns == [] for r in standard)

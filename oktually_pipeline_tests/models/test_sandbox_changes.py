@@ -42,6 +42,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
         org.assign_user_role(users[3], "READ_ONLY_ADMIN")
         product = next(a for a, app in org.apps.items() if app["label"] == "Billing")
         org.assign_user_role(users[4], "APP_ADMIN", app_targets=[("oidc_client", product), ("box", None)])
+        (support,) = org.resource_sets
+        org.add_resource(support, org.orn("groups", t.users))  # the custom role now covers this tenant too
         org.deactivate_user(users[3])                      # holds nothing while deactivated
         (super_admin,) = [u for u, rs in org.user_roles.items() if any(r["type"] == "SUPER_ADMIN" for r in rs.values())]
         org.revoke_user_role(super_admin, next(iter(org.user_roles[super_admin])))
@@ -65,5 +67,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
     assert [tuple(r) for r in query("SELECT role_type, target_app_labels, target_catalog_apps FROM admin_role_holders "
                                     "WHERE user_id = :u AND via = 'direct'", u=users[4])] == [
         ("APP_ADMIN", ["Billing"], ["box"])]
+    assert [r.resource_orns for r in query("SELECT resource_orns FROM admin_role_holders WHERE role_type = 'CUSTOM'")
+            ] == [sorted([org.orn("groups", org.tenants[0].users), org.orn("groups", org.tenants[0].users, "contained_resources"),
+                          org.orn("apps"), org.orn("groups", t.users)])]
     assert not query("SELECT 1 FROM admin_role_holders WHERE user_id IN (:a, :b) AND via = 'direct'",
                      a=users[3], b=super_admin)

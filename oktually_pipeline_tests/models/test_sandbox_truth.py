@@ -81,7 +81,7 @@ def test_admin_roles_come_both_ways(loaded: Loaded) -> None:
                         "FROM admin_role_holders WHERE via = 'direct'")
     assert sorted((r.role_type, tuple(r.target_group_names), tuple(r.target_app_labels), tuple(r.target_catalog_apps))
                   for r in rows) == [
-        ("APP_ADMIN", (), ("Analytics",), ("salesforce",)),
+        ("APP_ADMIN", (), ("Analytics",), ("salesforce",)), ("CUSTOM", (), (), ()),
         ("HELP_DESK_ADMIN", (f"USERS_{loaded.truth.snap['tenants'][0].name}",), (), ()), ("SUPER_ADMIN", (), (), ())]
     assert loaded.query("SELECT count(*) AS n FROM admin_role_holders WHERE via = 'group'")[0].n > 0
 

@@ -63,7 +63,7 @@ def test_role_assignees_and_user_roles(sb: Sandbox) -> None:
     # Enveloped, as Okta's OpenAPI describes it: no Link header, the next page inside the body.
     assert set(body) == {"value", "_links"} and body["_links"] == {}
     assignees = [a["id"] for a in body["value"]]
-    assert len(assignees) == 3 and set(assignees) == set(org.user_roles)
+    assert len(assignees) == 4 and set(assignees) == set(org.user_roles)
     first = get(sb, "/api/v1/iam/assignees/users", limit=1)
     assert "link" not in first.headers
     assert first.json()["_links"]["next"]["href"].startswith(f"{sb.url}/api/v1/iam/assignees/users?")
@@ -75,6 +75,26 @@ def test_role_assignees_and_user_roles(sb: Sandbox) -> None:
     targets = get(sb, f"/api/v1/users/{helper}/roles/{role_id}/targets/groups").json()
     assert [t["profile"]["name"] for t in targets] == [f"USERS_{org.tenants[0].name}"]
     assert get(sb, f"/api/v1/users/{helper}/roles/{roles[1]['id']}/targets/groups").status_code == 404
+
+
+def test_custom_roles_name_a_resource_set_whose_resources_page_in_an_envelope(sb: Sandbox) -> None:
+    org = sb.org
+    (holder, role), = [(u, r) for u, rs in org.user_roles.items() for r in rs.values() if r["type"] == "CUSTOM"]
+    listed = next(r for r in get(sb, f"/api/v1/users/{holder}/roles").json() if r["type"] == "CUSTOM")
+    assert listed == role and listed["assignmentType"] == "USER" and listed["role"].startswith("cr0")
+    body = get(sb, "/api/v1/iam/resource-sets").json()
+    assert set(body) == {"resource-sets", "_links"} and body["_links"] == {}
+    (resource_set,) = body["resource-sets"]
+    assert resource_set["id"] == role["resource-set"] and resource_set["label"] == "tenant-support"
+    path = f"/api/v1/iam/resource-sets/{resource_set['id']}/resources"
+    first = get(sb, path, limit=2).json()
+    assert "link" not in get(sb, path, limit=2).headers and len(first["resources"]) == 2
+    rest = httpx.get(first["_links"]["next"]["href"], headers={"Authorization": f"SSWS {sb.token}"}).json()
+    orns = [r["orn"] for r in first["resources"] + rest["resources"]]
+    users = org.tenants[0].users
+    assert orns == [org.orn("groups", users), org.orn("groups", users, "contained_resources"), org.orn("apps")]
+    assert rest["_links"] == {}
+    assert get(sb, "/api/v1/iam/resource-sets/iamNoSuchSet000000000/resources").status_code == 404
 
 
 def test_app_admin_targets_list_catalog_apps_and_instances_page_by_page(sb: Sandbox) -> None:

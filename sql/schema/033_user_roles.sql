@@ -7,6 +7,8 @@ CREATE TABLE IF NOT EXISTS user_roles (
     label                    text,
     status                   text,
     assignment_type          text,
+    custom_role_id           text,  -- CUSTOM roles: the custom role and
+    resource_set_id          text,  -- the resource set it is bound to
     created                  timestamptz,
     last_updated             timestamptz,
     raw                      jsonb NOT NULL,
