@@ -99,8 +99,8 @@ The state section took 480 s of the 1565 s the full suite needed that morning, a
 the sandbox, not the pipeline: each users page filtered all 100,000 users again (500 pages, a
 `lastUpdated` filter parsing two timestamps an object). With the listing kept between pages
 (above), the same full load took 67 s in a run of that section alone (users 257 -> 7 s, app_users
-77 -> 4 s) and the section 91 s, for the same 11,145 calls; in the full run below, 73 s and 98 s.
-That whole suite took 685 s, and `--quick` right after it 157 s. `make bench` installs Airbyte's
+77 -> 4 s) and the section 91 s, for the same 11,145 calls; in that day's full run, 73 s and 98 s,
+and the whole suite 685 s (`--quick` right after it: 157 s). `make bench` installs Airbyte's
 connector before the suite starts (a venv of its own, once), as it installs `.venv`, so the
 suite's time is the benchmarks' own.
 
@@ -108,6 +108,30 @@ One fix to the read-ahead on the way: a next link announced while both of its pl
 was dropped, so the renderer idled until the writer had taken every waiting page. It is now sent
 as soon as a page is handed out (`okta/read_ahead.py`; a test shows the gap). Interleaved 100k
 runs, four of each: median ratio 2.41 -> 2.14.
+
+### Fourth pass, 2026-12-06 (later): where Postgres's and our share go
+
+Two ideas measured on 30 pages of 1000 events (one process, a quiet machine; CPU µs an event, our
+process and the Postgres backend):
+
+| write path | ours | Postgres | total |
+|---|---|---|---|
+| as it is: `orjson` decode, `page_rows`, binary COPY | 15-17 | 17-21 | 33-36 |
+| the page's JSON sent whole, events taken apart in SQL (`json_array_elements` + `json_to_record`) | 1 | 38-39 | 40 |
+| the same with `jsonb_array_elements` | 1 | 53 | 54 |
+
+Moving the decoding into Postgres costs more than it saves, and it would put the whole write on
+the one backend, already as busy as our process. What Postgres spends on the COPY as it
+is (16.0 µs in that measurement): lz4 on `raw` 15.0, `raw` never compressed 14.7, without the three
+secondary indexes 13.7, an UNLOGGED table 14.3, `raw` as `text` 12.3. Even all of them together
+(about 8 µs of the 16, not measured together) would leave the three parts' CPU an event (68 µs at
+100,000 events below) above 2.6 times the bare loop's wall time an event (20 µs), which a ratio of
+1.3 on two cores needs. The state tables gained four endpoints since the day's earlier run (APP_ADMIN
+app targets, resource sets): the full load below makes 11,150 calls and the hourly no-change run
+18. This run's 1,000,000-event figure is lower than the earlier run's (20,386 against 22,480
+events/s). Interleaved 1,000,000-event runs of the commit before those endpoints and of this one,
+right after, loaded 19,971 / 19,229 and 18,901 / 18,449 events/s: the machine was slower, with
+every part's CPU an event up 10-20%, the System Log code unchanged.
 
 ## The models over a 100,000-user org, and the fix made
 
