@@ -427,6 +427,14 @@ GROUP_ROLES = Endpoint(
     ),
 )
 
+def _of_roles(assignee: Literal["group", "user"], where: str) -> ChildOf:
+    """A child of the assignee's roles, read for the roles `where` selects whenever the assignee's
+    roles were re-read: that is when what a role covers is worth checking."""
+    col = f"{assignee}_id"
+    return ChildOf(parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
+                   version=version_of("p.synced_at"), where=where)
+
+
 def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
     """The groups the scoped admin roles of a group or a user are limited to
     (`/api/v1/{groups|users}/{id}/roles/{roleId}/targets/groups`)."""
@@ -442,12 +450,7 @@ def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
             f"(`GET /api/v1/{assignee}s/{{id}}/roles/{{roleId}}/targets/groups`); read for scopable role types "
             f"whenever the {assignee}'s roles are re-read."
         ),
-        child_of=ChildOf(
-            parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
-            # Re-read whenever the assignee's roles were: that is when targets are worth checking.
-            version=version_of("p.synced_at"),
-            where=_SCOPABLE_ROLE,
-        ),
+        child_of=_of_roles(assignee, _SCOPABLE_ROLE),
         # Okta drops a deleted group from every role's targets without touching the role.
         refs=(("target_group_id", "groups"),),
     )
@@ -477,11 +480,7 @@ def _role_app_targets(assignee: Literal["group", "user"], whose: str) -> Endpoin
             f"(`app_id` null: every instance of `app_name`) and app instances (`app_id`); read whenever "
             f"the {assignee}'s roles are re-read. No rows: the role covers every app."
         ),
-        child_of=ChildOf(
-            parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
-            version=version_of("p.synced_at"),
-            where=_APP_SCOPED_ROLE,
-        ),
+        child_of=_of_roles(assignee, _APP_SCOPED_ROLE),
         # Okta drops a deleted app instance from every role's targets without touching the role.
         refs=(("app_id", "apps"),),
     )

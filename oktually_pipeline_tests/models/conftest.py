@@ -59,8 +59,8 @@ def tiny_org() -> OrgRows:
     org.user_role("u7", "APP_ADMIN")
     for name, app_id in (("oidc_client", "app2"), ("oidc_client", "app4"), ("salesforce", None)):
         org.app_target("u7", name, app_id, direct=True)
-    org.resource_set("iam_support", "support", "orn:okta:directory:test:groups:g_users_lemur", "orn:okta:directory:test:users",
-                     deleted_orns=("orn:okta:directory:test:apps",))
+    org.resource_set("iam_support", "support", "orn:okta:directory:test:groups:g_users_lemur",
+                     "orn:okta:directory:test:users", deleted_orns=("orn:okta:directory:test:apps",))
     org.user_role("u6", "CUSTOM", role_id="irb_custom", resource_set_id="iam_support")
     return org
 

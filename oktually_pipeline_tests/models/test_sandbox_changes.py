@@ -67,8 +67,9 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
     assert [tuple(r) for r in query("SELECT role_type, target_app_labels, target_catalog_apps FROM admin_role_holders "
                                     "WHERE user_id = :u AND via = 'direct'", u=users[4])] == [
         ("APP_ADMIN", ["Billing"], ["box"])]
+    first_users = org.tenants[0].users
     assert [r.resource_orns for r in query("SELECT resource_orns FROM admin_role_holders WHERE role_type = 'CUSTOM'")
-            ] == [sorted([org.orn("groups", org.tenants[0].users), org.orn("groups", org.tenants[0].users, "contained_resources"),
+            ] == [sorted([org.orn("groups", first_users), org.orn("groups", first_users, "contained_resources"),
                           org.orn("apps"), org.orn("groups", t.users)])]
     assert not query("SELECT 1 FROM admin_role_holders WHERE user_id IN (:a, :b) AND via = 'direct'",
                      a=users[3], b=super_admin)
