@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 # Every table the summary must show filled: state, System Log, and the models.
 FILLED = ("users", "groups", "group_members", "apps", "app_groups", "app_users", "idps", "policies",
           "policy_rules", "group_roles", "group_role_targets", "role_assigned_users", "user_roles",
-          "user_role_targets", "user_role_app_targets", "resource_sets", "resource_set_resources", "log_events",
+          "user_role_targets", "user_role_app_targets", "resource_sets", "resource_set_resources",
+          "custom_roles", "custom_role_permissions", "log_events",
           "tenants", "tenant_admins",
           "tenant_users", "tenant_app_entitlements", "superusers", "convention_issues", "user_app_access",
           "admin_role_holders", "signin_daily", "dormant_users", "deprovisioned_with_access",

@@ -30,9 +30,10 @@ How each table stays current without one call per group or app on every run:
 * `role_assigned_users`: the (short) list of users with directly assigned admin roles, read whole;
   `user_roles` are read for users new to it, users named by `user.account.privilege.*` events,
   and on reconciliation; `user_role_targets` and `user_role_app_targets` as for groups.
-* `resource_sets`: the (short) list of resource sets, read whole; `resource_set_resources` are
-  re-read for sets whose `lastUpdated` moved. Our System Log recordings hold no resource-set
-  event, so a change that leaves `lastUpdated` alone waits for the reconciliation.
+* `resource_sets` and `custom_roles`: short lists, read whole; `resource_set_resources` and
+  `custom_role_permissions` are re-read for sets and roles whose `lastUpdated` moved. Our System
+  Log recordings hold no event for either, so a change that leaves `lastUpdated` alone waits for
+  the reconciliation.
 * Every child table: the periodic reconciliation (default daily) re-reads every parent, resumably.
 """
 
@@ -558,11 +559,43 @@ RESOURCE_SET_RESOURCES = Endpoint(
                      version=version_of("p.last_updated")),
 )
 
+CUSTOM_ROLES = Endpoint(
+    table="custom_roles",
+    path="/api/v1/iam/roles",
+    key=("id",),
+    columns=(Column("id", "id"), Column("label", "label"), Column("description", "description"),
+             *_CREATED_UPDATED),
+    description=(
+        "Custom admin roles (`GET /api/v1/iam/roles`), the `custom_role_id` of CUSTOM role "
+        "assignments, read whole each run."
+    ),
+    page_size=None,  # paged by `after` only
+    envelope="roles",
+    cursor=("lastUpdated",),
+)
+
+CUSTOM_ROLE_PERMISSIONS = Endpoint(
+    table="custom_role_permissions",
+    path="/api/v1/iam/roles/{custom_role_id}/permissions",
+    # A permission has no id: its label (`okta.users.read`, ...) is unique within the role.
+    key=("custom_role_id", "permission"),
+    columns=(Column("permission", "label"), *_CREATED_UPDATED),
+    description=(
+        "What each custom role may do (`GET /api/v1/iam/roles/{id}/permissions`), one row per "
+        "permission, with its conditions in `raw`; re-read for roles whose `lastUpdated` moved and "
+        "on reconciliation."
+    ),
+    page_size=None,  # not paged
+    envelope="permissions",
+    child_of=ChildOf(parent="custom_roles", bind=(("custom_role_id", "id"),),
+                     version=version_of("p.last_updated")),
+)
+
 # In dependency order: a child after its parent and every table its version token reads.
 ENDPOINTS: tuple[Endpoint, ...] = (
     USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
     GROUP_ROLES, GROUP_ROLE_TARGETS, GROUP_ROLE_APP_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
-    USER_ROLE_APP_TARGETS, RESOURCE_SETS, RESOURCE_SET_RESOURCES,
+    USER_ROLE_APP_TARGETS, RESOURCE_SETS, RESOURCE_SET_RESOURCES, CUSTOM_ROLES, CUSTOM_ROLE_PERMISSIONS,
 )
 BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
 

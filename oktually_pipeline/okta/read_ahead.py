@@ -32,8 +32,9 @@ def linked_pages(
     Requests run at most `ahead` pages beyond the one being handed out; a link announced while
     that many wait is sent when the next page is handed out. None is sent ahead of the
     first page's end, which is often the only page (a System Log poll with nothing new); after
-    that the page following the last one is requested before anyone knows it is the last, so a
-    read of several pages costs one request more than a plain loop, its answer dropped.
+    that the pages following the last one are requested before anyone knows it is the last, so a
+    read of several pages costs up to `ahead` requests more than a plain loop, their answers
+    dropped.
     """
     lock = threading.Lock()
     waiting: deque[tuple[str, Future[Page]]] = deque()  # requested, not handed out, in link order

@@ -41,7 +41,8 @@ ROUTE_SCOPES = {
     "group_roles": "okta.roles.read", "role_targets": "okta.roles.read", "user_roles": "okta.roles.read",
     "user_role_targets": "okta.roles.read", "role_assignees": "okta.roles.read",
     "role_app_targets": "okta.roles.read", "user_role_app_targets": "okta.roles.read",
-    "resource_sets": "okta.roles.read", "resource_set_resources": "okta.roles.read", "apps": "okta.apps.read",
+    "resource_sets": "okta.roles.read", "resource_set_resources": "okta.roles.read",
+    "custom_roles": "okta.roles.read", "custom_role_permissions": "okta.roles.read", "apps": "okta.apps.read",
     "app": "okta.apps.read", "app_users": "okta.apps.read", "app_groups": "okta.apps.read",
     "idps": "okta.idps.read", "policies": "okta.policies.read", "policy_rules": "okta.policies.read",
 }

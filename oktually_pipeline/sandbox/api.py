@@ -188,6 +188,15 @@ class Api:
             return self._page("resource_set_resources", query,
                               lambda: self.org.resource_set_resources.get(set_id, []), set_id)
 
+    def custom_roles(self, query: dict[str, str]) -> Page:
+        with self.org.lock:
+            return self._page("custom_roles", query, lambda: self.org.custom_roles.values())
+
+    def custom_role_permissions(self, query: dict[str, str], role_id: str) -> Page:
+        with self.org.lock:
+            self._get(self.org.custom_roles, role_id, "Role")
+            return list(self.org.custom_role_permissions.get(role_id, [])), None
+
     # -- apps, idps, policies -----------------------------------------------------------------
 
     def apps(self, query: dict[str, str]) -> Page:

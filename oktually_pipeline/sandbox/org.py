@@ -106,6 +106,9 @@ class Org:
         # The scopes of CUSTOM role assignments: resource set id -> set, and its resources.
         self.resource_sets: dict[str, dict[str, Any]] = {}
         self.resource_set_resources: dict[str, list[dict[str, Any]]] = {}
+        # Custom roles: id -> role, and the permission objects each grants.
+        self.custom_roles: dict[str, dict[str, Any]] = {}
+        self.custom_role_permissions: dict[str, list[dict[str, Any]]] = {}
         self.seq: dict[str, int] = {}
         # Bumped by every mutation: the API's cached list views are valid for one revision.
         self.revision = 0
@@ -169,11 +172,27 @@ class Org:
         self.user_role_app_targets[(user_id, role_id)] = list(app_targets or [])
         return role_id
 
-    def _add_custom_role(self, user_id: str, label: str, resource_set_id: str, ts: int) -> str:
+    def _put_custom_role(self, label: str, description: str, ts: int, permissions: list[str]) -> str:
+        role_id = self._next_id("cr0")
+        self.custom_roles[role_id] = {
+            "id": role_id, "label": label, "description": description, "created": iso_ms(ts),
+            "lastUpdated": iso_ms(ts), "_links": {
+                "permissions": {"href": f"/api/v1/iam/roles/{role_id}/permissions"},
+                "self": {"href": f"/api/v1/iam/roles/{role_id}"}}}
+        self.custom_role_permissions[role_id] = [self._permission(role_id, p, ts) for p in permissions]
+        return role_id
+
+    @staticmethod
+    def _permission(role_id: str, label: str, ts: int) -> dict[str, Any]:
+        return {"label": label, "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "_links": {
+            "role": {"href": f"/api/v1/iam/roles/{role_id}"},
+            "self": {"href": f"/api/v1/iam/roles/{role_id}/permissions/{label}"}}}
+
+    def _add_custom_role(self, user_id: str, custom_role: str, resource_set_id: str, ts: int) -> str:
         """A custom role bound to a resource set, assigned to a user: its own assignment id, with
         the custom role (`role`) and the set (`resource-set`), as Okta lists it."""
         role_id = self._next_id("irb")
-        custom_role = okta_id("cr0", label, self.seed)
+        label = self.custom_roles[custom_role]["label"]
         role = _role(role_id, "CUSTOM", ts, "USER", f"/api/v1/users/{user_id}", label=label)
         role.update({"resource-set": resource_set_id, "role": custom_role})
         role["_links"].update({"role": {"href": f"/api/v1/iam/roles/{custom_role}"},
@@ -309,6 +328,9 @@ class Org:
                 "resource_sets": copy.deepcopy(self.resource_sets),
                 "resource_set_resources": {(s, r["id"]) for s, rs in self.resource_set_resources.items() for r in rs},
                 "resource_set_orns": {(s, r["orn"]) for s, rs in self.resource_set_resources.items() for r in rs},
+                "custom_roles": copy.deepcopy(self.custom_roles),
+                "custom_role_permissions": {(r, p["label"]) for r, ps in self.custom_role_permissions.items()
+                                            for p in ps},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -475,6 +497,13 @@ class Org:
             self.resource_set_resources[set_id] = [r for r in self.resource_set_resources[set_id]
                                                    if r["id"] != resource_id]
 
+    def grant_permission(self, custom_role: str, label: str) -> None:
+        """Add a permission to a custom role; the role's lastUpdated moves."""
+        with self.lock:
+            ts = self._tick()
+            self.custom_roles[custom_role]["lastUpdated"] = iso_ms(ts)
+            self.custom_role_permissions[custom_role].append(self._permission(custom_role, label, ts))
+
     def assign_app_user(self, app_id: str, user_id: str) -> None:
         with self.lock:
             ts = self._tick()
@@ -623,9 +652,9 @@ def _role(role_id: str, role_type: str, ts: int, assignment: str, assignee: str,
 def _seed_direct_roles(org: Org, now_ms: int) -> None:
     """Roles assigned to users by hand: the first provider staff member is a super admin, the
     second administers one product app and every Salesforce instance (APP_ADMIN), the third holds a
-    custom role over the `tenant-support` resource set (the first tenant's USERS_ group, its
-    members, and every app), and the first tenant's first admin also helps its users directly (a
-    help desk role on USERS_)."""
+    custom role (reading users and groups) over the `tenant-support` resource set (the first
+    tenant's USERS_ group, its members, and every app), and the first tenant's first admin also
+    helps its users directly (a help desk role on USERS_)."""
     ts = now_ms - 30 * DAY_MS
     superusers = next((g for g, v in org.groups.items() if v["profile"]["name"] == "SUPERUSERS"), None)
     staff = sorted(org.members.get(superusers, {}), key=org.seq.__getitem__) if superusers else []
@@ -640,7 +669,9 @@ def _seed_direct_roles(org: Org, now_ms: int) -> None:
         support = org._add_resource_set(
             "tenant-support", f"Support for tenant {org.tenants[0].name}", ts,
             [org.orn("groups", users), org.orn("groups", users, "contained_resources"), org.orn("apps")])
-        org._add_custom_role(staff[2], "tenant-support-viewer", support, ts)
+        viewer = org._put_custom_role("tenant-support-viewer", "Read a tenant's users and groups", ts,
+                                      ["okta.users.read", "okta.groups.read"])
+        org._add_custom_role(staff[2], viewer, support, ts)
     if org.tenants and org.tenants[0].admins and org.tenants[0].users:
         admins = sorted(org.members[org.tenants[0].admins], key=org.seq.__getitem__)
         if admins:

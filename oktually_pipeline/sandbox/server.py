@@ -32,6 +32,8 @@ _ROUTES = [
         (r"^/api/v1/iam/assignees/users$", "role_assignees"),
         (r"^/api/v1/iam/resource-sets$", "resource_sets"),
         (r"^/api/v1/iam/resource-sets/([^/]+)/resources$", "resource_set_resources"),
+        (r"^/api/v1/iam/roles$", "custom_roles"),
+        (r"^/api/v1/iam/roles/([^/]+)/permissions$", "custom_role_permissions"),
         (r"^/api/v1/groups$", "groups"),
         (r"^/api/v1/groups/([^/]+)$", "group"),
         (r"^/api/v1/groups/([^/]+)/users$", "group_users"),
@@ -51,10 +53,11 @@ _ROUTES = [
 _LIMITS = {"users": (200, 200), "groups": (200, 10_000), "group_users": (1000, 1000), "apps": (20, 200),
            "app_users": (50, 500), "app_groups": (20, 200), "idps": (20, 200), "policies": (200, 200),
            "role_targets": (20, 200), "role_assignees": (100, 100), "resource_sets": (100, 100),
-           "resource_set_resources": (100, 100)}
+           "resource_set_resources": (100, 100), "custom_roles": (100, 100)}
 # Routes that wrap their list in an object, under this key, and link the next page inside it, not
 # in `Link`.
-_ENVELOPED = {"role_assignees": "value", "resource_sets": "resource-sets", "resource_set_resources": "resources"}
+_ENVELOPED = {"role_assignees": "value", "resource_sets": "resource-sets", "resource_set_resources": "resources",
+              "custom_roles": "roles", "custom_role_permissions": "permissions"}
 _ERRORS = {
     400: ("E0000001", "Api validation failed"),
     401: ("E0000011", "Invalid token provided"),
@@ -78,7 +81,8 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
-_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog", "resource-sets", "resources"}
+_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog", "resource-sets", "resources",
+          "permissions"}
 
 
 def template_of(path: str) -> str:

@@ -34,10 +34,10 @@ from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_sche
 LOG_LIMIT = 100
 PAGE_SIZES = {"users": 20, "groups": 6, "apps": 3, "group_members": 5, "app_users": 4}
 OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users",
-           "resource_sets")
+           "resource_sets", "custom_roles")
 RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets",
              "group_role_app_targets", "user_roles", "user_role_targets", "user_role_app_targets",
-             "resource_set_resources")
+             "resource_set_resources", "custom_role_permissions")
 # Streams whose mark is the newest of these columns.
 MARK_COLUMNS = {"users": ("last_updated",), "groups": ("last_updated", "last_membership_updated"),
                 "apps": ("last_updated",), "idps": ("last_updated",), "policies": ("last_updated",)}

@@ -25,9 +25,9 @@ from oktually_pipeline_tests.ingest.state_helpers import (
 TOKEN = "00sandbox-state-load-token-0123456789"
 RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets",
              "group_role_app_targets", "user_roles", "user_role_targets", "user_role_app_targets",
-             "resource_set_resources")
+             "resource_set_resources", "custom_role_permissions")
 OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users",
-           "resource_sets")
+           "resource_sets", "custom_roles")
 
 
 @pytest.fixture
@@ -107,6 +107,8 @@ def change_everything(sb: Sandbox) -> dict[str, str]:
     (support,) = snap["resource_sets"]
     org.add_resource(support, org.orn("groups", new_group))
     org.remove_resource(support, org.resource_set_resources[support][0]["id"])
+    (viewer,) = snap["custom_roles"]
+    org.grant_permission(viewer, "okta.users.manage")
     # Directly assigned roles: a new assignee, a second (scoped) role for an assignee, which only
     # a privilege event tells, and a revoked last role, which drops its user from the assignees.
     org.assign_user_role(u_renamed, "READ_ONLY_ADMIN")

@@ -21,9 +21,11 @@ from oktually_pipeline_tests.ingest.state_helpers import (
 )
 
 TOKEN = "00sandbox-state-resilience-token-0123456789"
-# users, groups and apps (one page each, whatever the org's size), idps, one call per policy type.
+# users, groups and apps (one page each, whatever the org's size), idps, one call per policy type,
+# and the short lists of role assignees, resource sets and custom roles.
 NO_CHANGE_CALLS = {"/api/v1/users": 1, "/api/v1/groups": 1, "/api/v1/apps": 1, "/api/v1/idps": 1,
-                   "/api/v1/policies": 12, "/api/v1/iam/assignees/users": 1, "/api/v1/iam/resource-sets": 1}
+                   "/api/v1/policies": 12, "/api/v1/iam/assignees/users": 1, "/api/v1/iam/resource-sets": 1,
+                   "/api/v1/iam/roles": 1}
 
 
 class Killed(RuntimeError):

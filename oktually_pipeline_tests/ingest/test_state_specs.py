@@ -28,6 +28,7 @@ SAMPLE_OF = {
     "role_assigned_users": "openapi: RoleAssignedUsersResponseExample",
     "group_role_app_targets": "openapi: CatalogApplication", "user_role_app_targets": "openapi: CatalogApplication",
     "resource_sets": "openapi: ResourceSetsResponse", "resource_set_resources": "openapi: ResourceSetResourcesResponse",
+    "custom_roles": "openapi: RolesResponse", "custom_role_permissions": "openapi: PermissionsResponse",
 }
 # Okta's OpenAPI description, components/examples/RoleAssignedUsersResponseExample: the `value` list.
 ROLE_ASSIGNED_USERS_EXAMPLE = [{
@@ -67,8 +68,24 @@ RESOURCE_SET_RESOURCES_EXAMPLE = [
      "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
      "_links": {"self": {"href": "https://{yourOktaDomain}/api/v1/users"}}},
 ]
+# components/examples/RolesResponse and PermissionsResponse: the first role, and two of its
+# permissions, one with conditions.
+CUSTOM_ROLES_EXAMPLE = [{
+    "id": "cr0Yq6IJxGIr0ouum0g3", "label": "UserCreator", "description": "Create users",
+    "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+    "_links": {"permissions": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3/permissions"},
+               "self": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3"}},
+}]
+CUSTOM_ROLE_PERMISSIONS_EXAMPLE = [
+    {"label": "okta.users.create", "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+     "_links": {"role": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3"}}},
+    {"label": "okta.users.read", "created": "2021-02-06T16:20:57.000Z", "lastUpdated": "2021-02-06T16:20:57.000Z",
+     "conditions": {"include": {"okta:ResourceAttribute/User/Profile": ["city", "state", "zipCode"]}},
+     "_links": {"role": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3"}}},
+]
 EXAMPLES = {"role_assigned_users": ROLE_ASSIGNED_USERS_EXAMPLE, "resource_sets": RESOURCE_SETS_EXAMPLE,
-            "resource_set_resources": RESOURCE_SET_RESOURCES_EXAMPLE}
+            "resource_set_resources": RESOURCE_SET_RESOURCES_EXAMPLE, "custom_roles": CUSTOM_ROLES_EXAMPLE,
+            "custom_role_permissions": CUSTOM_ROLE_PERMISSIONS_EXAMPLE}
 
 
 def _sample(table: str) -> list[dict]:

@@ -28,8 +28,8 @@ def tiny_org() -> OrgRows:
     role; APPUSERS_spider_0oaGone names no app; APPUSERS_lemur_app3 is not assigned; ADMINS_spider
     targets USERS_lemur; u3 is a user of spider and lemur; u6 administers lemur without being a user.
     Roles assigned directly: u5 (help desk over USERS_lemur), u4 (Group Administrator), u10, u7 (app
-    admin over app2, the deleted app4 and every Salesforce instance), u6 (a custom role over the
-    `support` resource set). SUPERUSERS also administers app1.
+    admin over app2, the deleted app4 and every Salesforce instance), u6 (a custom role, reading users
+    and groups, over the `support` resource set). SUPERUSERS also administers app1.
     """
     org = OrgRows()
     for i in range(1, 11):
@@ -61,7 +61,8 @@ def tiny_org() -> OrgRows:
         org.app_target("u7", name, app_id, direct=True)
     org.resource_set("iam_support", "support", "orn:okta:directory:test:groups:g_users_lemur",
                      "orn:okta:directory:test:users", deleted_orns=("orn:okta:directory:test:apps",))
-    org.user_role("u6", "CUSTOM", role_id="irb_custom", resource_set_id="iam_support")
+    org.custom_role("cr0_viewer", "viewer", "okta.users.read", "okta.groups.read")
+    org.user_role("u6", "CUSTOM", role_id="irb_custom", custom_role_id="cr0_viewer", resource_set_id="iam_support")
     return org
 
 

@@ -67,17 +67,24 @@ class OrgRows:
         return self
 
     def user_role(self, user_id: str, role_type: str, *target_ids: str, role_id: str | None = None,
-                  resource_set_id: str | None = None) -> OrgRows:
+                  custom_role_id: str | None = None, resource_set_id: str | None = None) -> OrgRows:
         """A role assigned to the user directly, with its assignee row and group targets; a CUSTOM
-        one bound to `resource_set_id`."""
+        one names its custom role and the resource set it is bound to."""
         role_id = role_id or f"r_{role_type}"
         if not any(r["id"] == user_id for r in self.rows.get("role_assigned_users", [])):
             self.add("role_assigned_users", id=user_id, orn=f"orn:okta:directory:test:users:{user_id}")
         self.add("user_roles", user_id=user_id, role_id=role_id, role_type=role_type,
                  label=role_type.title(), status="ACTIVE", assignment_type="USER",
-                 custom_role_id="cr0_custom" if resource_set_id else None, resource_set_id=resource_set_id)
+                 custom_role_id=custom_role_id, resource_set_id=resource_set_id)
         for t in target_ids:
             self.add("user_role_targets", user_id=user_id, role_id=role_id, target_group_id=t)
+        return self
+
+    def custom_role(self, id: str, label: str, *permissions: str) -> OrgRows:
+        """A custom role and the permissions it grants."""
+        self.add("custom_roles", id=id, label=label)
+        for p in permissions:
+            self.add("custom_role_permissions", custom_role_id=id, permission=p)
         return self
 
     def resource_set(self, id: str, label: str, *orns: str, deleted_orns: tuple[str, ...] = ()) -> OrgRows:

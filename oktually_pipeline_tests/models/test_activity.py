@@ -95,7 +95,9 @@ def test_recent_admin_changes_within_window(scratch_engine, tiny) -> None:
 def test_admin_role_holders_custom_roles_with_their_resource_set(tiny_shared) -> None:
     (row,) = tiny_shared("SELECT * FROM admin_role_holders WHERE role_type = 'CUSTOM'")
     assert (row.user_id, row.resource_set_id, row.resource_set_label) == ("u6", "iam_support", "support")
+    assert (row.custom_role_id, row.permissions) == ("cr0_viewer", ["okta.groups.read", "okta.users.read"])
     # The set's live resources only: its apps resource is gone.
     assert row.resource_orns == ["orn:okta:directory:test:groups:g_users_lemur", "orn:okta:directory:test:users"]
-    standard = tiny_shared("SELECT resource_set_id, resource_orns FROM admin_role_holders WHERE role_type <> 'CUSTOM'")
-    assert standard and all(r.resource_set_id is None and r.resource_orns == [] for r in standard)
+    standard = tiny_shared("SELECT resource_set_id, resource_orns, permissions FROM admin_role_holders "
+                           "WHERE role_type <> 'CUSTOM'")
+    assert standard and all(r.resource_set_id is None and r.resource_orns == r.permissions == [] for r in standard)

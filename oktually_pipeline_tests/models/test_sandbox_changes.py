@@ -44,6 +44,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
         org.assign_user_role(users[4], "APP_ADMIN", app_targets=[("oidc_client", product), ("box", None)])
         (support,) = org.resource_sets
         org.add_resource(support, org.orn("groups", t.users))  # the custom role now covers this tenant too
+        (viewer,) = org.custom_roles
+        org.grant_permission(viewer, "okta.users.manage")  # and may now manage users
         org.deactivate_user(users[3])                      # holds nothing while deactivated
         (super_admin,) = [u for u, rs in org.user_roles.items() if any(r["type"] == "SUPER_ADMIN" for r in rs.values())]
         org.revoke_user_role(super_admin, next(iter(org.user_roles[super_admin])))
@@ -67,6 +69,8 @@ def test_models_follow_deactivations_deletions_and_membership_changes(scratch_en
     assert [tuple(r) for r in query("SELECT role_type, target_app_labels, target_catalog_apps FROM admin_role_holders "
                                     "WHERE user_id = :u AND via = 'direct'", u=users[4])] == [
         ("APP_ADMIN", ["Billing"], ["box"])]
+    assert [r.permissions for r in query("SELECT permissions FROM admin_role_holders WHERE role_type = 'CUSTOM'")] == [
+        ["okta.groups.read", "okta.users.manage", "okta.users.read"]]
     first_users = org.tenants[0].users
     assert [r.resource_orns for r in query("SELECT resource_orns FROM admin_role_holders WHERE role_type = 'CUSTOM'")
             ] == [sorted([org.orn("groups", first_users), org.orn("groups", first_users, "contained_resources"),

@@ -43,6 +43,8 @@ class Truth:
         # The resource set each custom role assignment is bound to, by (assignee, role).
         self.role_sets = {(a, r): role.get("resource-set") for held in (sb.org.group_roles, sb.org.user_roles)
                           for a, rs in held.items() for r, role in rs.items()}
+        self.custom_roles = {(a, r): role.get("role") for held in (sb.org.group_roles, sb.org.user_roles)
+                             for a, rs in held.items() for r, role in rs.items()}
         self.breaks = {(b.kind, tuple(b.objects)) for b in sb.org.convention_breaks}
         visible = sb.events.truth()
         self.events = [e for e in (sb.events.event(p) for p in range(sb.events.total())) if e["uuid"] in visible]
@@ -133,9 +135,14 @@ class Truth:
         for set_id, orn in self.snap["resource_set_orns"]:
             orns[set_id].append(orn)
 
+        permissions: dict[str, list[str]] = defaultdict(list)
+        for custom_role, permission in self.snap["custom_role_permissions"]:
+            permissions[custom_role].append(permission)
+
         def over(assignee: str, role: str) -> tuple[Any, ...]:
-            resource_set = self.role_sets[assignee, role]
+            resource_set, custom_role = self.role_sets[assignee, role], self.custom_roles[assignee, role]
             return (*(tuple(sorted(d[assignee, role])) for d in (targets, app_ids, catalog)),
+                    tuple(sorted(permissions[custom_role])) if custom_role else (),
                     resource_set, tuple(sorted(orns[resource_set])) if resource_set else ())
 
         held = {(u, g, r, self.role_types[g, r], *over(g, r))
@@ -222,7 +229,7 @@ COMPARED: dict[str, str] = {
     "convention_issues": "kind, object_ids",
     "user_app_access": "user_id, app_id, via, group_id",
     "admin_role_holders": "user_id, group_id, role_id, role_type, target_group_ids, target_app_ids, "
-                          "target_catalog_apps, resource_set_id, resource_orns",
+                          "target_catalog_apps, permissions, resource_set_id, resource_orns",
     "signin_daily": "day, tenant_id, sign_ins, failed_sign_ins, failures_by_reason, distinct_users, "
                     "mfa_verifications, mfa_failures, mfa_users",
     "dormant_users": "user_id",

@@ -75,7 +75,8 @@ def test_stops_at_max_pages_or_when_more_says_so(sandbox: Sandbox) -> None:
         sent = client.requests_sent
         pages = list(linked_pages(client, start, more=lambda page: page.url == start or "after" not in page.url))
         assert len(pages) == 2
-        assert client.requests_sent - sent <= 2 + 1
+        # While the last page is handed out, the two read ahead of it may already be out.
+        assert client.requests_sent - sent <= 2 + 2
 
 
 def test_a_slow_consumer_keeps_the_renderer_ahead_by_two_pages(sandbox: Sandbox) -> None:

@@ -95,6 +95,10 @@ def test_custom_roles_name_a_resource_set_whose_resources_page_in_an_envelope(sb
     assert orns == [org.orn("groups", users), org.orn("groups", users, "contained_resources"), org.orn("apps")]
     assert rest["_links"] == {}
     assert get(sb, "/api/v1/iam/resource-sets/iamNoSuchSet000000000/resources").status_code == 404
+    roles = get(sb, "/api/v1/iam/roles").json()["roles"]
+    assert [r["id"] for r in roles] == [role["role"]] and roles[0]["label"] == role["label"]
+    permissions = get(sb, f"/api/v1/iam/roles/{role['role']}/permissions").json()
+    assert [p["label"] for p in permissions["permissions"]] == ["okta.users.read", "okta.groups.read"]
 
 
 def test_app_admin_targets_list_catalog_apps_and_instances_page_by_page(sb: Sandbox) -> None:

@@ -3,21 +3,23 @@
 -- the groups the role is limited to (no targets: the role is not limited to groups) and, for
 -- APP_ADMIN, the apps: instances (`target_app_ids`, with their labels) and OIN catalog apps whose
 -- every instance it covers (`target_catalog_apps`); an APP_ADMIN role with neither covers all apps.
--- A CUSTOM role is bound to a resource set: its label and the ORNs of what it holds.
+-- A CUSTOM role: the permissions of its custom role, and the resource set it is bound to (its
+-- label and the ORNs of what it holds).
 -- Deactivated (DEPROVISIONED) users hold nothing while deactivated (see deprovisioned_with_access).
 -- From okta_role_assigned_users, okta_user_roles, okta_user_role_targets,
 -- okta_user_role_app_targets, okta_group_roles, okta_group_role_targets,
--- okta_group_role_app_targets, okta_resource_sets, okta_resource_set_resources, okta_groups,
--- okta_group_members, okta_apps, okta_users.
+-- okta_group_role_app_targets, okta_custom_role_permissions, okta_resource_sets,
+-- okta_resource_set_resources, okta_groups, okta_group_members, okta_apps, okta_users.
 WITH roles AS (
     SELECT gm.user_id, 'group' AS via, gr.group_id, g.name AS group_name,
-           gr.role_id, gr.role_type, gr.label, gr.status, gr.resource_set_id
+           gr.role_id, gr.role_type, gr.label, gr.status, gr.custom_role_id, gr.resource_set_id
     FROM group_roles gr
     JOIN groups g         ON g.id = gr.group_id AND g.deleted_at IS NULL
     JOIN group_members gm ON gm.group_id = gr.group_id AND gm.deleted_at IS NULL
     WHERE gr.deleted_at IS NULL
     UNION ALL
-    SELECT ur.user_id, 'direct', NULL, NULL, ur.role_id, ur.role_type, ur.label, ur.status, ur.resource_set_id
+    SELECT ur.user_id, 'direct', NULL, NULL, ur.role_id, ur.role_type, ur.label, ur.status, ur.custom_role_id,
+           ur.resource_set_id
     FROM user_roles ur
     JOIN role_assigned_users a ON a.id = ur.user_id AND a.deleted_at IS NULL
     WHERE ur.deleted_at IS NULL
@@ -60,6 +62,12 @@ app_target_lists AS (
     FROM app_targets
     GROUP BY via, assignee_id, role_id
 ),
+role_permissions AS (
+    SELECT custom_role_id, array_agg(permission ORDER BY permission) AS permissions
+    FROM custom_role_permissions
+    WHERE deleted_at IS NULL
+    GROUP BY custom_role_id
+),
 set_resources AS (
     SELECT resource_set_id, array_agg(orn ORDER BY orn) AS orns
     FROM resource_set_resources
@@ -81,6 +89,8 @@ SELECT u.id          AS user_id,
        coalesce(at.target_app_ids, '{}'::text[])      AS target_app_ids,
        coalesce(at.target_app_labels, '{}'::text[])   AS target_app_labels,
        coalesce(at.target_catalog_apps, '{}'::text[]) AS target_catalog_apps,
+       r.custom_role_id,
+       coalesce(rp.permissions, '{}'::text[])         AS permissions,
        r.resource_set_id,
        rs.label                                       AS resource_set_label,
        coalesce(sr.orns, '{}'::text[])                AS resource_orns
@@ -91,5 +101,6 @@ LEFT JOIN targets t           ON t.via = r.via AND t.role_id = r.role_id
                              AND t.assignee_id = coalesce(r.group_id, r.user_id)
 LEFT JOIN app_target_lists at ON at.via = r.via AND at.role_id = r.role_id
                              AND at.assignee_id = coalesce(r.group_id, r.user_id)
+LEFT JOIN role_permissions rp ON rp.custom_role_id = r.custom_role_id
 LEFT JOIN resource_sets rs    ON rs.id = r.resource_set_id AND rs.deleted_at IS NULL
 LEFT JOIN set_resources sr    ON sr.resource_set_id = rs.id
