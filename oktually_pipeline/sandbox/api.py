@@ -70,6 +70,12 @@ class Api:
             raise ApiError(404, f"Not found: Resource not found: {object_id} ({what})")
         return table[object_id]
 
+    def _held_role(self, assignees: dict[str, Any], roles: dict[str, dict[str, Any]], assignee_id: str,
+                   role_id: str, what: str) -> None:
+        """404, as Okta answers, unless the assignee exists and holds the role."""
+        self._get(assignees, assignee_id, what)
+        self._get(roles.get(assignee_id, {}), role_id, "Role")
+
     # -- users and groups ---------------------------------------------------------------------
 
     def users(self, query: dict[str, str]) -> Page:
@@ -128,8 +134,7 @@ class Api:
 
     def role_targets(self, query: dict[str, str], group_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._get(self.org.groups, group_id, "UserGroup")
-            self._get(self.org.group_roles.get(group_id, {}), role_id, "Role")
+            self._held_role(self.org.groups, self.org.group_roles, group_id, role_id, "UserGroup")
             return self._targets(self.org.role_targets.get((group_id, role_id), []), query, group_id, role_id)
 
     def role_assignees(self, query: dict[str, str]) -> Page:
@@ -143,20 +148,17 @@ class Api:
 
     def user_role_targets(self, query: dict[str, str], user_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._get(self.org.users, user_id, "User")
-            self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
+            self._held_role(self.org.users, self.org.user_roles, user_id, role_id, "User")
             return self._targets(self.org.user_role_targets.get((user_id, role_id), []), query, user_id, role_id)
 
     def role_app_targets(self, query: dict[str, str], group_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._get(self.org.groups, group_id, "UserGroup")
-            self._get(self.org.group_roles.get(group_id, {}), role_id, "Role")
+            self._held_role(self.org.groups, self.org.group_roles, group_id, role_id, "UserGroup")
             return self._app_targets(self.org.role_app_targets.get((group_id, role_id), []), query)
 
     def user_role_app_targets(self, query: dict[str, str], user_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._get(self.org.users, user_id, "User")
-            self._get(self.org.user_roles.get(user_id, {}), role_id, "Role")
+            self._held_role(self.org.users, self.org.user_roles, user_id, role_id, "User")
             return self._app_targets(self.org.user_role_app_targets.get((user_id, role_id), []), query)
 
     def _app_targets(self, targets: list[Any], query: dict[str, str]) -> Page:

@@ -241,7 +241,7 @@ class Org:
     def role_assignees(self) -> list[dict[str, Any]]:
         """As `/api/v1/iam/assignees/users` lists them: users with a directly assigned role."""
         with self.lock:
-            return [{"id": u, "orn": f"orn:okta:directory:{self.seed}:users:{u}",
+            return [{"id": u, "orn": self.orn("users", u),
                      "_links": {"self": {"href": f"/api/v1/users/{u}"},
                                 "roles": {"href": f"/api/v1/users/{u}/roles"}}}
                     for u, roles in self.user_roles.items() if roles and u in self.users]

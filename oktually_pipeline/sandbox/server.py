@@ -19,9 +19,10 @@ from oktually_pipeline.sandbox.ratelimit import bucket_of
 if TYPE_CHECKING:
     from oktually_pipeline.sandbox import Sandbox
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{6,}$")
+_ID_PART = "([^/]+)"
+# (pattern, route name, template): the template names the route with `{id}` for each id in it.
 _ROUTES = [
-    (re.compile(p), name)
+    (re.compile(p), name, p.strip("^$").replace(_ID_PART, "{id}"))
     for p, name in (
         (r"^/api/v1/logs$", "logs"),
         (r"^/api/v1/users$", "users"),
@@ -81,14 +82,22 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
-_WORDS = {"users", "groups", "roles", "targets", "rules", "assignees", "catalog", "resource-sets", "resources",
-          "permissions"}
+
+
+def route_of(path: str) -> tuple[str, tuple[str, ...], str] | None:
+    """The route a path asks for: its name, the ids in the path, and its template."""
+    for pattern, name, template in _ROUTES:
+        m = pattern.match(path)
+        if m:
+            return name, m.groups(), template
+    return None
 
 
 def template_of(path: str) -> str:
-    parts = path.split("/")
-    return "/".join("{id}" if i > 3 and _ID.match(p) and p not in _WORDS
-                    else p for i, p in enumerate(parts))
+    """`/api/v1/groups/{id}/users` for `/api/v1/groups/00g1/users`; a path no route knows is its
+    own template."""
+    route = route_of(path)
+    return route[2] if route else path
 
 
 class Stats:
@@ -231,11 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, headers, truncate)
 
     def _route(self, path: str) -> tuple[str, tuple[str, ...]]:
-        for pattern, name in _ROUTES:
-            m = pattern.match(path)
-            if m:
-                return name, m.groups()
-        raise ApiError(404, f"Not found: Resource not found: {path} (Route)")
+        route = route_of(path)
+        if route is None:
+            raise ApiError(404, f"Not found: Resource not found: {path} (Route)")
+        return route[0], route[1]
 
     def _mangle_events(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         dice = self.server.sandbox.dice

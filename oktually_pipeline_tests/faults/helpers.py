@@ -29,15 +29,11 @@ from oktually_pipeline.okta.endpoints import ENDPOINTS, Endpoint, parse_time
 from oktually_pipeline.sandbox import Sandbox
 from oktually_pipeline.warehouse.engine import create_engine
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema, tenant_schema
+from oktually_pipeline_tests.ingest.state_helpers import live_keys, org_truth
 
 # Small pages, so a small org still spans several pages and transactions.
 LOG_LIMIT = 100
 PAGE_SIZES = {"users": 20, "groups": 6, "apps": 3, "group_members": 5, "app_users": 4}
-OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users",
-           "resource_sets", "custom_roles")
-RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets",
-             "group_role_app_targets", "user_roles", "user_role_targets", "user_role_app_targets",
-             "resource_set_resources", "custom_role_permissions")
 # Streams whose mark is the newest of these columns.
 MARK_COLUMNS = {"users": ("last_updated",), "groups": ("last_updated", "last_membership_updated"),
                 "apps": ("last_updated",), "idps": ("last_updated",), "policies": ("last_updated",)}
@@ -131,20 +127,6 @@ def assert_log_complete(sb: Sandbox, engine: sa.Engine, tenant: str) -> None:
 # -- state ------------------------------------------------------------------------------------
 
 
-def state_truth(sb: Sandbox) -> dict[str, set[tuple[str, ...]]]:
-    snap = sb.org.snapshot()
-    out = {t: {(k,) for k in snap[t]} for t in OBJECTS if t in snap}
-    out.update({t: {tuple(k) for k in snap[t]} for t in RELATIONS if t in snap})
-    return out
-
-
-def live_keys(engine: sa.Engine, tenant: str, table: str) -> set[tuple[str, ...]]:
-    ep = next(e for e in ENDPOINTS if e.table == table)
-    with engine.connect() as conn:
-        return {tuple(r) for r in conn.execute(sa.text(
-            f"SELECT {', '.join(ep.key)} FROM {tenant_schema(tenant)}.{table} WHERE deleted_at IS NULL"))}
-
-
 def assert_state_consistent(engine: sa.Engine, tenant: str) -> None:
     """No state mark is ahead of the newest version its table stores; keys are unique."""
     schema = tenant_schema(tenant)
@@ -164,8 +146,8 @@ def assert_state_consistent(engine: sa.Engine, tenant: str) -> None:
 
 
 def assert_state_complete(sb: Sandbox, engine: sa.Engine, tenant: str) -> None:
-    for table, keys in state_truth(sb).items():
-        got = live_keys(engine, tenant, table)
+    for table, keys in org_truth(sb).items():
+        got = live_keys(engine, table, tenant)
         assert got == keys, f"{table}: missing {sorted(keys - got)[:3]}, extra {sorted(got - keys)[:3]}"
     snap = sb.org.snapshot()
     with engine.connect() as conn:

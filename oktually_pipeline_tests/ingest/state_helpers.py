@@ -90,3 +90,11 @@ def live_rows(engine: sa.Engine, table: str, tenant_id: str = "acme") -> dict[tu
 def scalar(engine: sa.Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
         return conn.execute(sa.text(sql), params).scalar()
+
+
+def org_truth(sb: Any) -> dict[str, set[tuple[str, ...]]]:
+    """Every state table's live keys as the sandbox org holds them (`Org.snapshot()`, one entry per
+    table): object tables keyed by id, the others by their key tuples."""
+    snap = sb.org.snapshot()
+    return {ep.table: {(k,) for k in snap[ep.table]} if ep.key == ("id",) else {tuple(k) for k in snap[ep.table]}
+            for ep in ENDPOINTS}

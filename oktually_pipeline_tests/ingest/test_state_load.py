@@ -18,16 +18,12 @@ from oktually_pipeline_tests.ingest.state_helpers import (
     live_keys,
     live_rows,
     load_all,
+    org_truth,
     pull_events,
     scalar,
 )
 
 TOKEN = "00sandbox-state-load-token-0123456789"
-RELATIONS = ("group_members", "app_users", "app_groups", "group_roles", "group_role_targets",
-             "group_role_app_targets", "user_roles", "user_role_targets", "user_role_app_targets",
-             "resource_set_resources", "custom_role_permissions")
-OBJECTS = ("users", "groups", "apps", "idps", "policies", "policy_rules", "role_assigned_users",
-           "resource_sets", "custom_roles")
 
 
 @pytest.fixture
@@ -37,21 +33,8 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         close_clients()
 
 
-def truth(sb: Sandbox) -> dict[str, set[tuple[str, ...]]]:
-    """The org's live objects and relations as key tuples, shaped like the tables' keys."""
-    snap = sb.org.snapshot()
-    out: dict[str, set[tuple[str, ...]]] = {}
-    for table in OBJECTS:
-        if table in snap:
-            out[table] = {(k,) for k in snap[table]}
-    for table in RELATIONS:
-        if table in snap:
-            out[table] = {tuple(k) for k in snap[table]}
-    return out
-
-
 def assert_matches_org(sb: Sandbox, engine: sa.Engine, tenant_id: str = "acme") -> None:
-    for table, keys in truth(sb).items():
+    for table, keys in org_truth(sb).items():
         got = live_keys(engine, table, tenant_id)
         assert got == keys, f"{table}: missing {sorted(keys - got)[:5]}, extra {sorted(got - keys)[:5]}"
 

@@ -40,11 +40,9 @@ class Truth:
             self.members[g].add(u)
         self.by_idp = {t.idp_id: t for t in snap["tenants"]}
         self.role_types = {(g, r): role["type"] for g, rs in sb.org.group_roles.items() for r, role in rs.items()}
-        # The resource set each custom role assignment is bound to, by (assignee, role).
-        self.role_sets = {(a, r): role.get("resource-set") for held in (sb.org.group_roles, sb.org.user_roles)
-                          for a, rs in held.items() for r, role in rs.items()}
-        self.custom_roles = {(a, r): role.get("role") for held in (sb.org.group_roles, sb.org.user_roles)
-                             for a, rs in held.items() for r, role in rs.items()}
+        # Every role assignment by (assignee, role): a custom one names its role and resource set.
+        self.assignments = {(a, r): role for held in (sb.org.group_roles, sb.org.user_roles)
+                            for a, rs in held.items() for r, role in rs.items()}
         self.breaks = {(b.kind, tuple(b.objects)) for b in sb.org.convention_breaks}
         visible = sb.events.truth()
         self.events = [e for e in (sb.events.event(p) for p in range(sb.events.total())) if e["uuid"] in visible]
@@ -140,7 +138,8 @@ class Truth:
             permissions[custom_role].append(permission)
 
         def over(assignee: str, role: str) -> tuple[Any, ...]:
-            resource_set, custom_role = self.role_sets[assignee, role], self.custom_roles[assignee, role]
+            assignment = self.assignments[assignee, role]
+            resource_set, custom_role = assignment.get("resource-set"), assignment.get("role")
             return (*(tuple(sorted(d[assignee, role])) for d in (targets, app_ids, catalog)),
                     tuple(sorted(permissions[custom_role])) if custom_role else (),
                     resource_set, tuple(sorted(orns[resource_set])) if resource_set else ())
