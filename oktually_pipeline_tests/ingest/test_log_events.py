@@ -221,3 +221,34 @@ def test_event_row_reads_real_samples() -> None:
         row, published = event_row(event)
         assert row[0] == event["uuid"] and row[2] == event["eventType"]
         assert published.tzinfo is not None
+
+
+def test_nul_characters_are_dropped_and_the_event_still_lands(warehouse: sa.Engine) -> None:
+    """Postgres text and json cannot hold NUL: it is dropped from the columns and from `raw`,
+    wherever it is; other escapes (a quote, a backslash, the text `\\u0000`) are kept as they
+    were, in an event that also holds a NUL."""
+    import json
+
+    from oktually_pipeline.ingest.log_events import COLUMN_TYPES, COLUMNS
+    from oktually_pipeline.warehouse.copy import copy_rows
+    from oktually_pipeline.warehouse.schema import use_tenant_schema
+
+    with_nul = {"uuid": "u-nul", "published": "2026-11-20T11:00:00.000Z", "eventType": "user.session.start",
+                "displayMessage": "sign\x00 in", "actor": {"id": "00u1", "alternateId": "a\x00@b.c"},
+                "debugContext": {"debugData": {"note": "x\x00y", "userAgent": "a\\u0000b \\\\u0000"}}}
+    escaped = {"uuid": "u-esc", "published": "2026-11-20T11:00:01.000Z", "eventType": "user.session.start",
+               "displayMessage": 'say "hi" \\ \u00e9 \\u0000'}
+    rows = [event_row(with_nul)[0], event_row(escaped)[0]]
+    assert rows[0][4] == "sign in" and rows[0][6] == "a@b.c"
+    with warehouse.begin() as conn:
+        use_tenant_schema(conn, "acme")
+        copy_rows(conn, "log_events", COLUMNS, rows, types=COLUMN_TYPES)
+    with warehouse.connect() as conn:
+        raw = dict(conn.execute(sa.text("SELECT uuid, raw::text FROM okta_acme.log_events")).all())
+        # What the models do with raw: Postgres unescapes it (a \u0000 there would fail).
+        note = conn.execute(sa.text("SELECT raw->'debugContext'->'debugData'->>'note' FROM okta_acme.log_events "
+                                    "WHERE uuid = 'u-nul'")).scalar()
+    assert note == "xy"
+    assert json.loads(raw["u-nul"])["debugContext"]["debugData"] == {"note": "xy", "userAgent": "a\\u0000b \\\\u0000"}
+    assert json.loads(raw["u-nul"])["displayMessage"] == "sign in"
+    assert json.loads(raw["u-esc"]) == escaped
