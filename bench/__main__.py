@@ -33,7 +33,7 @@ loop's figure in section 1 to see how this run's machine stood.
 |---|---|---|---|
 | `orjson.loads` of the page (prefetch thread) | 37 ms CPU | 16 ms CPU | `okta/client.py`: the cyclic GC is paused while a page is decoded and shaped (`_gc_paused`); ~100k new containers a page set off several full-heap collections that cost more than the decoding |
 | COPY of the page into the staging table (Postgres time dominates) | 121-135 ms wall | 40-48 ms wall | `warehouse/copy.py`: optional binary COPY (`types=`), used by `ingest/log_events.py`; Postgres no longer unescapes/parses ~1.6 KB of text a row. Client CPU ~10 ms a page either way |
-| row shaping (`page_rows`: typed columns + `orjson.dumps` of raw) | 15 ms CPU | 15 ms CPU | left as is (a third of the decode) |
+| row shaping (`page_rows`: typed columns + `orjson.dumps` of raw) | 15 ms CPU | 15 ms CPU | left as is that day; since the fifth pass (below) the page is no longer decoded into dicts nor `raw` serialised again |
 | sandbox rendering of the page (its own process) | 55 ms CPU (measured at load 7-17) | ~12 ms wall (the bare loop's 85,000 events/s that day) | not changed: this is the floor the bare httpx loop measures |
 
 The sandbox's list routes (users, groups, members...) used to filter and order the whole table for
@@ -140,6 +140,32 @@ at 09:20 and 29.5 at 10:49. Interleaved 1,000,000-event runs at 10:55, of the co
 new endpoints (`98323a5`) and of `4e2c979`, loaded 19,971 / 19,229 and 18,901 / 18,449 events/s.
 The System Log path is the same in all of them: on these shared cores, the machine's speed moves
 the 1,000,000-event figure across the 20,000 line.
+
+### Fifth pass, 2026-12-06 (afternoon): our process's share, by py-spy
+
+`py-spy record --gil` over a 200,000-event pull showed where our process held the GIL: 30% in
+`orjson.loads`, 13% in the collection the cyclic GC ran when the decoding's pause ended, 7% in
+freeing the previous page's dicts, 11% re-serialising each event for `raw`. Two fixes, each
+measured with interleaved 100,000-event runs of section 1 against the commit before it (3 of each;
+in the second comparison the commit before measured 13.3-13.8 µs, 35,600-36,600 events/s and a ratio
+of 1.82-1.88):
+
+| change | our CPU µs/event | events/s | ratio to the bare loop | peak RSS |
+|---|---|---|---|---|
+| before (`7fd6099`) | 17.5-18.5 | 30,400-32,300 | 2.07-2.21 | 128 MB |
+| `okta/client.py` `_GcPause`: a page is decoded, shaped and its dicts freed in one pause; freed while the GC is off, they take their count with them and no collection ever walks them (the pause is counted across the read-ahead threads) | 13.5-14.3 | 35,700-36,700 | 1.82-1.84 | 123 MB |
+| `ingest/log_events.py`: `msgspec` splits a page into each event's own bytes (`list[msgspec.Raw]`), kept as `raw` as Okta sent them, and decodes from them only the eleven columns' fields into a `Struct`; no dict of the event is built, nor serialised again | 8.7-9.1 | 42,800-44,200 | 1.47-1.58 | 111 MB |
+
+In one process on one 1000-event page: `orjson.loads` + shaping + `orjson.dumps` 5.9 µs an event,
+the `msgspec` way 2.9 µs. The rest of our 9 µs is httpx's reading of 1.6 MB a page, the binary COPY's
+encoding and the page's transaction. With our share down to 9 µs an event, Postgres (18 µs) is
+the largest part; the CPU floor of the ratio fell from 1.5-1.7 to 1.31-1.36 and the measured ratio
+is 0.2 above it.
+
+One bug found on the way: an event holding the text `\\u0000` (a backslash, then "u0000", as a user
+agent may) came out of the NUL filter as invalid JSON, and Postgres refused its page on every run,
+stopping the tenant's log. NULs are now taken out of the decoded event instead
+(`ingest/log_events.py` `_without_nul`); a test stores such an event.
 
 ## The models over a 100,000-user org, and the fix made
 

@@ -193,6 +193,7 @@ class OktaClient:
         params: Mapping[str, Any] | None = None,
         *,
         parse: Callable[[list[Any]], Any] | None = None,
+        decode: Callable[[bytes], Any] | None = None,
         envelope: str | None = None,
         on_next_link: Callable[[str, str], None] | None = None,
     ) -> Page:
@@ -208,6 +209,10 @@ class OktaClient:
         unusable; such a page is fetched again, like one that is not JSON, and fails the call once
         retries run out.
 
+        `decode` reads the body (`orjson.loads` unless given; ValueError if it cannot): a caller
+        whose `parse` takes the items in another form than Python objects brings its own
+        (ingest/log_events.py: each event's own JSON text).
+
         `on_next_link(url, next_url)` is called as soon as a page's answer arrives, before its body
         is decoded, with the `Link` header's next page (on the org's hosts only): so a caller can
         send the next request while this page is decoded. A page fetched again calls it again.
@@ -220,11 +225,12 @@ class OktaClient:
                     link = response.links.get("next", {}).get("url")
                     if link and self._same_org(link, url):
                         on_next_link(url, link)
-            response, (items, count), parsed = self._get(url, expect=list, parse=parse, on_answer=announce)
+            response, (items, count), parsed = self._get(url, expect=list, parse=parse, decode=decode,
+                                                         on_answer=announce)
             next_link = response.links.get("next", {}).get("url")
         else:
             response, (items, count, next_link), parsed = self._get(
-                url, expect=dict, parse=parse, unwrap=lambda body: _unwrap(body, envelope))
+                url, expect=dict, parse=parse, decode=decode, unwrap=lambda body: _unwrap(body, envelope))
         if next_link:
             self._check_same_org(next_link, url)
         return Page(
@@ -287,6 +293,7 @@ class OktaClient:
 
     def _get(
         self, url: str, *, expect: type | None, parse: Callable[[Any], Any] | None = None,
+        decode: Callable[[bytes], Any] | None = None,
         unwrap: Callable[[Any], tuple[list[Any], str | None]] | None = None,
         on_answer: Callable[[httpx.Response], None] | None = None,
     ) -> tuple[httpx.Response, Any, Any]:
@@ -315,7 +322,7 @@ class OktaClient:
                     if on_answer is not None:
                         on_answer(response)
                     with _gc_paused():
-                        problem, body, parsed = self._decode(response.content, expect, parse, unwrap)
+                        problem, body, parsed = self._decode(response.content, decode, expect, parse, unwrap)
                     if problem is None:
                         return response, body, parsed
                     last_problem = problem
@@ -335,7 +342,8 @@ class OktaClient:
         raise self._error(cls, f"gave up after {self.max_attempts} attempts: {last_problem}", url)
 
     @staticmethod
-    def _decode(content: bytes, expect: type | None, parse: Callable[[Any], Any] | None,
+    def _decode(content: bytes, decode: Callable[[bytes], Any] | None, expect: type | None,
+                parse: Callable[[Any], Any] | None,
                 unwrap: Callable[[Any], tuple[list[Any], str | None]] | None) -> tuple[str | None, Any, Any]:
         """(problem, body, parsed) of a 200 answer; a problem makes the page count as malformed.
 
@@ -344,9 +352,9 @@ class OktaClient:
         the items are left out (an empty list), so that nothing holds them once this returns.
         """
         try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return "malformed page: not valid JSON", None, None
+            body = (decode or orjson.loads)(content)
+        except ValueError as exc:  # orjson's and msgspec's decode errors both are
+            return f"malformed page: not valid JSON ({str(exc)[:200]})", None, None
         if expect is not None and not isinstance(body, expect):
             return f"malformed page: expected a JSON {_JSON_NAMES.get(expect, expect.__name__)}, got " \
                    f"{_JSON_NAMES.get(type(body), type(body).__name__)}", None, None

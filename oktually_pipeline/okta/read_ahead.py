@@ -22,12 +22,13 @@ def linked_pages(
     url: str,
     *,
     parse: Callable[[list[Any]], Any] | None = None,
+    decode: Callable[[bytes], Any] | None = None,
     more: Callable[[Page], bool] = lambda page: True,
     max_pages: int | None = None,
     ahead: int = 2,
 ) -> Generator[Page, None, None]:
     """The pages from `url` on, following next links until there is none, `more(page)` is false,
-    or `max_pages` were handed out.
+    or `max_pages` were handed out. `parse` and `decode` are `OktaClient.get_page`'s.
 
     Requests run at most `ahead` pages beyond the one being handed out; a link announced while
     that many wait is sent when the next page is handed out. None is sent ahead of the
@@ -43,7 +44,8 @@ def linked_pages(
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="okta-read-ahead")
 
     def request(page_url: str) -> None:  # with the lock held
-        waiting.append((page_url, pool.submit(client.get_page, page_url, parse=parse, on_next_link=answered)))
+        waiting.append((page_url, pool.submit(client.get_page, page_url, parse=parse, decode=decode,
+                                              on_next_link=answered)))
         state["newest"] = page_url
         state["requested"] += 1
 

@@ -1,8 +1,10 @@
 """System Log ingestion against the sandbox over HTTP and a real Postgres: exactly once, always."""
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -218,9 +220,33 @@ def test_event_row_reads_real_samples() -> None:
         pytest.skip("shared Okta samples not beside the repository")
     for line in samples.read_text().splitlines():
         event = json.loads(line)
-        row, published = event_row(event)
-        assert row[0] == event["uuid"] and row[2] == event["eventType"]
-        assert published.tzinfo is not None
+        row, published = event_row(line.encode())
+        actor, client, outcome = event["actor"] or {}, event["client"] or {}, event["outcome"] or {}
+        assert row[:3] == (event["uuid"], published, event["eventType"])
+        assert row[3:11] == (event["severity"], event["displayMessage"], actor.get("id"), actor.get("alternateId"),
+                             client.get("ipAddress"), outcome.get("result"), outcome.get("reason"),
+                             (event.get("transaction") or {}).get("id"))
+        assert published.tzinfo is not None and json.loads(row[11]) == event
+
+
+def test_an_unusable_event_is_named_with_what_is_wrong() -> None:
+    from oktually_pipeline.ingest.log_events import MalformedEvent
+
+    good = {"uuid": "u1", "published": "2026-11-20T11:00:00.000Z", "eventType": "user.session.start"}
+    for event, says in (
+        ({**good, "actor": "someone"}, "$.actor"),
+        ({**good, "uuid": None}, "without a uuid"),
+        ({**good, "published": "yesterday"}, "unreadable published time"),
+        ({**good, "published": "2026-11-20T11:00:00"}, "without a zone"),
+        ([good], "Expected `object`"),
+    ):
+        with pytest.raises(MalformedEvent, match=re.escape(says)):
+            event_row(orjson.dumps(event))
+    # Where a column is read, msgspec finds it; elsewhere, making `raw` text does.
+    with pytest.raises(MalformedEvent, match="Invalid UTF-8"):
+        event_row(orjson.dumps(good).replace(b"u1", b"u\xff"))
+    with pytest.raises(MalformedEvent, match="not valid UTF-8"):
+        event_row(orjson.dumps({**good, "debugContext": "x"}).replace(b'"x"', b'"\xff"'))
 
 
 def test_nul_characters_are_dropped_and_the_event_still_lands(warehouse: sa.Engine) -> None:
@@ -238,7 +264,7 @@ def test_nul_characters_are_dropped_and_the_event_still_lands(warehouse: sa.Engi
                 "debugContext": {"debugData": {"note": "x\x00y", "userAgent": "a\\u0000b \\\\u0000"}}}
     escaped = {"uuid": "u-esc", "published": "2026-11-20T11:00:01.000Z", "eventType": "user.session.start",
                "displayMessage": 'say "hi" \\ \u00e9 \\u0000'}
-    rows = [event_row(with_nul)[0], event_row(escaped)[0]]
+    rows = [event_row(orjson.dumps(with_nul))[0], event_row(orjson.dumps(escaped))[0]]
     assert rows[0][4] == "sign in" and rows[0][6] == "a@b.c"
     with warehouse.begin() as conn:
         use_tenant_schema(conn, "acme")
