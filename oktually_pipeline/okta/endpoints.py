@@ -30,6 +30,9 @@ How each table stays current without one call per group or app on every run:
 * `role_assigned_users`: the (short) list of users with directly assigned admin roles, read whole;
   `user_roles` are read for users new to it, users named by `user.account.privilege.*` events,
   and on reconciliation; `user_role_targets` and `user_role_app_targets` as for groups.
+* `client_roles`: one call per app with an OAuth client, so only new apps, apps whose
+  `lastUpdated` moved, and the reconciliation; a grant to a client changes neither that we know of.
+  `client_role_targets` and `client_role_app_targets` as for groups.
 * `resource_sets` and `custom_roles`: short lists, read whole; `resource_set_resources` and
   `custom_role_permissions` are re-read for sets and roles whose `lastUpdated` moved. Our System
   Log recordings hold no event for either, so a change that leaves `lastUpdated` alone waits for
@@ -39,6 +42,7 @@ How each table stays current without one call per group or app on every run:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -296,7 +300,10 @@ APPS = Endpoint(
     key=("id",),
     columns=(
         Column("id", "id"), Column("name", "name"), Column("label", "label"),
-        Column("status", "status"), Column("sign_on_mode", "signOnMode"), *_CREATED_UPDATED,
+        Column("status", "status"), Column("sign_on_mode", "signOnMode"),
+        # OIDC and API service apps: their OAuth client, and what kind (`service`: a machine).
+        Column("oauth_client_id", "credentials.oauthClient.client_id"),
+        Column("oauth_application_type", "settings.oauthClient.application_type"), *_CREATED_UPDATED,
     ),
     description="Okta applications (`GET /api/v1/apps`), read whole each run (no lastUpdated filter).",
     cursor=("lastUpdated",),
@@ -428,28 +435,38 @@ GROUP_ROLES = Endpoint(
     ),
 )
 
-def _of_roles(assignee: Literal["group", "user"], where: str) -> ChildOf:
+Assignee = Literal["group", "user", "client"]
+# Per kind of role holder: the path of its roles, and the columns naming it in a role's child rows,
+# each with the column of the roles table it copies. A client's are its app (`client_app_id`: the
+# target tables have an `app_id` of their own) and its client id, which the path takes.
+_ASSIGNEES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "group": ("/api/v1/groups/{group_id}/roles", (("group_id", "group_id"),)),
+    "user": ("/api/v1/users/{user_id}/roles", (("user_id", "user_id"),)),
+    "client": ("/oauth2/v1/clients/{client_id}/roles", (("client_app_id", "app_id"), ("client_id", "client_id"))),
+}
+
+
+def _of_roles(assignee: Assignee, where: str) -> ChildOf:
     """A child of the assignee's roles, read for the roles `where` selects whenever the assignee's
     roles were re-read: that is when what a role covers is worth checking."""
-    col = f"{assignee}_id"
-    return ChildOf(parent=f"{assignee}_roles", bind=((col, col), ("role_id", "role_id")),
+    _, holder = _ASSIGNEES[assignee]
+    return ChildOf(parent=f"{assignee}_roles", bind=(*holder, ("role_id", "role_id")),
                    version=version_of("p.synced_at"), where=where)
 
 
-def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
-    """The groups the scoped admin roles of a group or a user are limited to
-    (`/api/v1/{groups|users}/{id}/roles/{roleId}/targets/groups`)."""
-    col = f"{assignee}_id"
+def _role_targets(assignee: Assignee, whose: str) -> Endpoint:
+    """The groups the scoped admin roles of a group, a user or an app's client are limited to
+    (`.../roles/{roleId}/targets/groups`)."""
+    roles, holder = _ASSIGNEES[assignee]
     return Endpoint(
         table=f"{assignee}_role_targets",
-        path=f"/api/v1/{assignee}s/{{{col}}}/roles/{{role_id}}/targets/groups",
-        key=(col, "role_id", "target_group_id"),
+        path=f"{roles}/{{role_id}}/targets/groups",
+        key=(holder[0][0], "role_id", "target_group_id"),
         columns=(Column("target_group_id", "id"),),
         keep_raw=False,
         description=(
-            f"Groups {whose} scoped admin role is limited to "
-            f"(`GET /api/v1/{assignee}s/{{id}}/roles/{{roleId}}/targets/groups`); read for scopable role types "
-            f"whenever the {assignee}'s roles are re-read."
+            f"Groups {whose} scoped admin role is limited to (`GET {_doc_path(roles)}/{{roleId}}/targets/groups`); "
+            f"read for scopable role types whenever the {assignee}'s roles are re-read."
         ),
         child_of=_of_roles(assignee, _SCOPABLE_ROLE),
         # Okta drops a deleted group from every role's targets without touching the role.
@@ -457,27 +474,32 @@ def _role_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
     )
 
 
+def _doc_path(roles: str) -> str:
+    """`/api/v1/groups/{id}/roles` for the docs: the placeholder as Okta's reference names it."""
+    return re.sub(r"\{(\w+)\}", lambda m: "{clientId}" if m.group(1) == "client_id" else "{id}", roles)
+
+
 GROUP_ROLE_TARGETS = _role_targets("group", "a group's")
 
 
-def _role_app_targets(assignee: Literal["group", "user"], whose: str) -> Endpoint:
-    """The apps the APP_ADMIN roles of a group or a user are limited to
-    (`/api/v1/{groups|users}/{id}/roles/{roleId}/targets/catalog/apps`).
+def _role_app_targets(assignee: Assignee, whose: str) -> Endpoint:
+    """The apps the APP_ADMIN roles of a group, a user or an app's client are limited to
+    (`.../roles/{roleId}/targets/catalog/apps`).
 
     Okta lists two kinds of target: an OIN catalog app (`name`, no `id`), meaning every instance
     of it, present and future; and one app instance (`id` too). `target` is the instance id, or
     the catalog name where there is none, so both kinds have a key.
     """
-    col = f"{assignee}_id"
+    roles, holder = _ASSIGNEES[assignee]
     return Endpoint(
         table=f"{assignee}_role_app_targets",
-        path=f"/api/v1/{assignee}s/{{{col}}}/roles/{{role_id}}/targets/catalog/apps",
-        key=(col, "role_id", "target"),
+        path=f"{roles}/{{role_id}}/targets/catalog/apps",
+        key=(holder[0][0], "role_id", "target"),
         columns=(Column("target", "id", fallback="name"), Column("app_name", "name"), Column("app_id", "id"),
                  Column("display_name", "displayName")),
         description=(
             f"Apps {whose} APP_ADMIN role is limited to "
-            f"(`GET /api/v1/{assignee}s/{{id}}/roles/{{roleId}}/targets/catalog/apps`): OIN catalog apps "
+            f"(`GET {_doc_path(roles)}/{{roleId}}/targets/catalog/apps`): OIN catalog apps "
             f"(`app_id` null: every instance of `app_name`) and app instances (`app_id`); read whenever "
             f"the {assignee}'s roles are re-read. No rows: the role covers every app."
         ),
@@ -526,6 +548,28 @@ USER_ROLES = Endpoint(
 
 USER_ROLE_TARGETS = _role_targets("user", "a user's directly assigned")
 USER_ROLE_APP_TARGETS = _role_app_targets("user", "a user's directly assigned")
+
+CLIENT_ROLES = Endpoint(
+    table="client_roles",
+    path="/oauth2/v1/clients/{client_id}/roles",
+    key=("app_id", "role_id"),
+    columns=GROUP_ROLES.columns,
+    description=(
+        "Admin roles assigned to apps' OAuth clients (`GET /oauth2/v1/clients/{clientId}/roles`, "
+        "`assignmentType` CLIENT): API service apps acting as admins. Read for new apps, apps whose "
+        "`lastUpdated` moved, and on reconciliation."
+    ),
+    page_size=None,  # not paged
+    child_of=ChildOf(
+        parent="apps", bind=(("app_id", "id"), ("client_id", "oauth_client_id")),
+        # Which System Log event a client role grant writes is not in our recordings, nor whether
+        # it moves the app's lastUpdated: a grant to an unchanged app waits for the reconciliation.
+        version=version_of("p.last_updated"), where="p.oauth_client_id IS NOT NULL",
+    ),
+)
+
+CLIENT_ROLE_TARGETS = _role_targets("client", "an app's client's")
+CLIENT_ROLE_APP_TARGETS = _role_app_targets("client", "an app's client's")
 
 RESOURCE_SETS = Endpoint(
     table="resource_sets",
@@ -595,7 +639,8 @@ CUSTOM_ROLE_PERMISSIONS = Endpoint(
 ENDPOINTS: tuple[Endpoint, ...] = (
     USERS, GROUPS, GROUP_MEMBERS, APPS, APP_GROUPS, APP_USERS, IDPS, POLICIES, POLICY_RULES,
     GROUP_ROLES, GROUP_ROLE_TARGETS, GROUP_ROLE_APP_TARGETS, ROLE_ASSIGNED_USERS, USER_ROLES, USER_ROLE_TARGETS,
-    USER_ROLE_APP_TARGETS, RESOURCE_SETS, RESOURCE_SET_RESOURCES, CUSTOM_ROLES, CUSTOM_ROLE_PERMISSIONS,
+    USER_ROLE_APP_TARGETS, CLIENT_ROLES, CLIENT_ROLE_TARGETS, CLIENT_ROLE_APP_TARGETS, RESOURCE_SETS,
+    RESOURCE_SET_RESOURCES, CUSTOM_ROLES, CUSTOM_ROLE_PERMISSIONS,
 )
 BY_TABLE: dict[str, Endpoint] = {e.table: e for e in ENDPOINTS}
 

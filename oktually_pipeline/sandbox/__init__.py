@@ -45,6 +45,8 @@ ROUTE_SCOPES = {
     "custom_roles": "okta.roles.read", "custom_role_permissions": "okta.roles.read", "apps": "okta.apps.read",
     "app": "okta.apps.read", "app_users": "okta.apps.read", "app_groups": "okta.apps.read",
     "idps": "okta.idps.read", "policies": "okta.policies.read", "policy_rules": "okta.policies.read",
+    "client_roles": "okta.roles.read", "client_role_targets": "okta.roles.read",
+    "client_role_app_targets": "okta.roles.read",
 }
 
 

@@ -7,7 +7,10 @@ holds the Group Administrator role (`USER_ADMIN`) targeting its own tenant's gro
 staff are in `SUPERUSERS`; the first of them holds SUPER_ADMIN assigned directly, the second an
 APP_ADMIN limited to one product app and to every Salesforce instance (an OIN catalog target), the
 third a custom role bound to a resource set, and the first tenant's first admin also a directly
-assigned HELP_DESK_ADMIN on its `USERS_` group.
+assigned HELP_DESK_ADMIN on its `USERS_` group. The OIDC product apps are OAuth clients (client id =
+app id), and one API service app, "Provisioning sync" (a client id of its own), holds SUPER_ADMIN,
+READ_ONLY_ADMIN and a GROUP_MEMBERSHIP_ADMIN over the first tenant's `USERS_` group, assigned to
+its client.
 With four or more tenants the generator also seeds one of each convention break
 (`convention_breaks`), the known truth the derived models are tested against:
 
@@ -109,6 +112,10 @@ class Org:
         # Custom roles: id -> role, and the permission objects each grants.
         self.custom_roles: dict[str, dict[str, Any]] = {}
         self.custom_role_permissions: dict[str, list[dict[str, Any]]] = {}
+        # Roles assigned to OAuth service apps: client id -> role id -> role; their group and app targets.
+        self.client_roles: dict[str, dict[str, dict[str, Any]]] = {}
+        self.client_role_targets: dict[tuple[str, str], list[str]] = {}
+        self.client_role_app_targets: dict[tuple[str, str], list[AppTarget]] = {}
         self.seq: dict[str, int] = {}
         # Bumped by every mutation: the API's cached list views are valid for one revision.
         self.revision = 0
@@ -187,6 +194,21 @@ class Org:
         return {"label": label, "created": iso_ms(ts), "lastUpdated": iso_ms(ts), "_links": {
             "role": {"href": f"/api/v1/iam/roles/{role_id}"},
             "self": {"href": f"/api/v1/iam/roles/{role_id}/permissions/{label}"}}}
+
+    def _add_client_role(self, client_id: str, role_type: str, ts: int, targets: list[str] | None = None,
+                         app_targets: list[AppTarget] | None = None) -> str:
+        # The Base32 of the role type, as in Okta's example of a client's role (and older user ones).
+        role_id = base64.b32encode(role_type.encode()).decode().rstrip("=")
+        self.client_roles.setdefault(client_id, {})[role_id] = _role(
+            role_id, role_type, ts, "CLIENT", f"/oauth2/v1/clients/{client_id}/roles")
+        self.client_role_targets[(client_id, role_id)] = list(targets or [])
+        self.client_role_app_targets[(client_id, role_id)] = list(app_targets or [])
+        return role_id
+
+    def client_of(self, client_id: str) -> str | None:
+        """The app whose OAuth client is `client_id`."""
+        return next((a for a, app in self.apps.items()
+                     if (app.get("credentials") or {}).get("oauthClient", {}).get("client_id") == client_id), None)
 
     def _add_custom_role(self, user_id: str, custom_role: str, resource_set_id: str, ts: int) -> str:
         """A custom role bound to a resource set, assigned to a user: its own assignment id, with
@@ -331,6 +353,15 @@ class Org:
                 "custom_roles": copy.deepcopy(self.custom_roles),
                 "custom_role_permissions": {(r, p["label"]) for r, ps in self.custom_role_permissions.items()
                                             for p in ps},
+                "client_roles": {(self.client_of(c), r) for c, rs in self.client_roles.items() for r in rs
+                                 if self.client_of(c)},
+                "client_role_types": {(self.client_of(c), r): role["type"] for c, rs in self.client_roles.items()
+                                      for r, role in rs.items() if self.client_of(c)},
+                "client_role_targets": {(self.client_of(c), r, t) for (c, r), ts in self.client_role_targets.items()
+                                        for t in ts if self.client_of(c)},
+                "client_role_app_targets": {(self.client_of(c), r, a or n)
+                                            for (c, r), ts in self.client_role_app_targets.items()
+                                            for n, a in ts if self.client_of(c)},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -442,6 +473,8 @@ class Org:
                                  for k, v in self.role_targets.items() if k[0] != group_id}
             self.role_app_targets = {k: v for k, v in self.role_app_targets.items() if k[0] != group_id}
             self.user_role_targets = {k: [t for t in v if t != group_id] for k, v in self.user_role_targets.items()}
+            self.client_role_targets = {k: [t for t in v if t != group_id]
+                                        for k, v in self.client_role_targets.items()}
             for assigned in self.app_groups.values():
                 assigned.pop(group_id, None)
             self._emit("group.lifecycle.delete", target=("UserGroup", group_id, name))
@@ -535,14 +568,29 @@ class Org:
     def delete_app(self, app_id: str) -> None:
         with self.lock:
             self._tick()
-            label = self.apps.pop(app_id)["label"]
+            app = self.apps.pop(app_id)
+            label = app["label"]
             self.app_direct.pop(app_id, None)
             self.app_groups.pop(app_id, None)
             # Okta drops a deleted instance from APP_ADMIN targets; catalog-wide targets stay.
-            for store in (self.role_app_targets, self.user_role_app_targets):
+            for store in (self.role_app_targets, self.user_role_app_targets, self.client_role_app_targets):
                 for key, targets in store.items():
                     store[key] = [t for t in targets if t[1] != app_id]
+            client_id = (app.get("credentials") or {}).get("oauthClient", {}).get("client_id")
+            for role_id in self.client_roles.pop(client_id, {}):
+                self.client_role_targets.pop((client_id, role_id), None)
+                self.client_role_app_targets.pop((client_id, role_id), None)
             self._emit("application.lifecycle.delete", target=("AppInstance", app_id, label))
+
+    def assign_client_role(self, app_id: str, role_type: str, targets: list[str] | tuple[str, ...] = (),
+                           app_targets: list[AppTarget] | tuple[AppTarget, ...] = ()) -> str:
+        """Assign a standard admin role to an app's OAuth client, with group `targets` or
+        `app_targets` as for users; returns the assignment id. The app's `lastUpdated` does not move
+        and the sandbox writes no event: which event Okta writes, if any, is not in our recordings,
+        so only a reconciliation (or a change to the app) tells."""
+        with self.lock:
+            client_id = self.apps[app_id]["credentials"]["oauthClient"]["client_id"]
+            return self._add_client_role(client_id, role_type, self._tick(), list(targets), list(app_targets))
 
 
 def _generate(org: Org, n_tenants: int, n_users: int, now_ms: int) -> None:
@@ -561,6 +609,8 @@ def _generate(org: Org, n_tenants: int, n_users: int, now_ms: int) -> None:
         app_id = org._next_id("0oa")
         mode = "OPENID_CONNECT" if kind == "oidc_client" else "SAML_2_0"
         org.apps[app_id] = _app(app_id, kind, label, mode, when(30, 300))
+        if kind == "oidc_client":
+            _oauth_client(org.apps[app_id], app_id, "web", ["authorization_code"])
         products.append(app_id)
 
     everyone = org._put_group(org._next_id("00g"), "Everyone", "All users in your organization", base, "BUILT_IN")
@@ -654,7 +704,8 @@ def _seed_direct_roles(org: Org, now_ms: int) -> None:
     second administers one product app and every Salesforce instance (APP_ADMIN), the third holds a
     custom role (reading users and groups) over the `tenant-support` resource set (the first
     tenant's USERS_ group, its members, and every app), and the first tenant's first admin also
-    helps its users directly (a help desk role on USERS_)."""
+    helps its users directly (a help desk role on USERS_). Last, an API service app whose OAuth
+    client holds admin roles of its own."""
     ts = now_ms - 30 * DAY_MS
     superusers = next((g for g, v in org.groups.items() if v["profile"]["name"] == "SUPERUSERS"), None)
     staff = sorted(org.members.get(superusers, {}), key=org.seq.__getitem__) if superusers else []
@@ -676,6 +727,25 @@ def _seed_direct_roles(org: Org, now_ms: int) -> None:
         admins = sorted(org.members[org.tenants[0].admins], key=org.seq.__getitem__)
         if admins:
             org._add_user_role(admins[0], "HELP_DESK_ADMIN", ts, [org.tenants[0].users])
+    # An API service app the provider's provisioning runs as, holding admin roles of its own. Its
+    # client id is not its app id (Okta's own example has one such client).
+    service = org._next_id("0oa")
+    org.apps[service] = _app(service, "oidc_client", "Provisioning sync", "OPENID_CONNECT", ts)
+    client_id = org._next_id("0oa")
+    _oauth_client(org.apps[service], client_id, "service", ["client_credentials"])
+    org._add_client_role(client_id, "SUPER_ADMIN", ts)
+    org._add_client_role(client_id, "READ_ONLY_ADMIN", ts)
+    if org.tenants and org.tenants[0].users:
+        org._add_client_role(client_id, "GROUP_MEMBERSHIP_ADMIN", ts, [org.tenants[0].users])
+
+
+def _oauth_client(app: dict[str, Any], client_id: str, application_type: str, grant_types: list[str]) -> None:
+    """Make `app` an OAuth client, as Okta shows one (`credentials.oauthClient`, `settings.oauthClient`)."""
+    app["credentials"] = {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+                          "oauthClient": {"autoKeyRotation": True, "client_id": client_id,
+                                          "token_endpoint_auth_method": "private_key_jwt"}}
+    app["settings"]["oauthClient"] = {"application_type": application_type, "grant_types": grant_types,
+                                      "response_types": ["token"] if application_type == "service" else ["code"]}
 
 
 def _app(app_id: str, name: str, label: str, mode: str, ts: int) -> dict[str, Any]:

@@ -48,6 +48,9 @@ _ROUTES = [
         (r"^/api/v1/idps$", "idps"),
         (r"^/api/v1/policies$", "policies"),
         (r"^/api/v1/policies/([^/]+)/rules$", "policy_rules"),
+        (r"^/oauth2/v1/clients/([^/]+)/roles$", "client_roles"),
+        (r"^/oauth2/v1/clients/([^/]+)/roles/([^/]+)/targets/groups$", "client_role_targets"),
+        (r"^/oauth2/v1/clients/([^/]+)/roles/([^/]+)/targets/catalog/apps$", "client_role_app_targets"),
     )
 ]
 # (default, max) page sizes, after Okta's reference.
@@ -119,7 +122,8 @@ class Stats:
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self.total += 1
-            if path.startswith("/api/"):
+            # The management API: /api/v1 and the /oauth2/v1 routes it serves (not the token endpoint).
+            if path.startswith("/api/") or route_of(path) is not None:
                 self.by_method_bucket[(method, bucket_of(path))] += 1
                 self.by_template[template_of(path)] += 1
                 if method != "GET":

@@ -209,6 +209,62 @@ def test_app_assignments_follow_log_events_and_group_membership(sandbox: Sandbox
     assert live_keys(engine, "app_users") == {tuple(k) for k in sandbox.org.snapshot()["app_users"]}
 
 
+def test_client_roles_are_read_for_oauth_apps_and_caught_up_by_reconciliation(
+        sandbox: Sandbox, engine: sa.Engine) -> None:
+    org = sandbox.org
+    calls = "/oauth2/v1/clients/{id}/roles"
+    group_calls, app_calls = f"{calls}/{{id}}/targets/groups", f"{calls}/{{id}}/targets/catalog/apps"
+    tables = ("client_roles", "client_role_targets", "client_role_app_targets")
+    clients = {a: v["credentials"]["oauthClient"]["client_id"] for a, v in org.snapshot()["apps"].items()
+               if "credentials" in v}
+
+    def assert_client_tables_match() -> None:
+        snap = org.snapshot()
+        for table in tables:
+            assert live_keys(engine, table) == snap[table], table
+
+    pull_events(sandbox, engine)
+    load_all(sandbox, engine)
+    # One call per app with an OAuth client (Okta's own apps and SAML apps have none), and the
+    # targets of the one scoped role.
+    assert sandbox.stats.by_template[calls] == len(clients) >= 2
+    assert (sandbox.stats.by_template[group_calls], sandbox.stats.by_template[app_calls]) == (1, 0)
+    assert_client_tables_match()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT app_id, client_id, role_type, assignment_type "
+                                    "FROM okta_acme.client_roles ORDER BY role_type")).all()
+    (service,) = {r.app_id for r in rows}
+    assert [(r.client_id, r.role_type, r.assignment_type) for r in rows] == [
+        (clients[service], t, "CLIENT") for t in ("GROUP_MEMBERSHIP_ADMIN", "READ_ONLY_ADMIN", "SUPER_ADMIN")]
+    assert clients[service] != service  # the routes take the client id, not the app id
+    assert {t for _, _, t in live_keys(engine, "client_role_targets")} == {org.tenants[0].users}
+
+    # Nothing changed: no app is asked again.
+    sandbox.stats.reset()
+    load_all(sandbox, engine)
+    assert sandbox.stats.by_template[calls] == 0
+
+    # A grant to a client moves nothing we can see: the reconciliation catches it, and its targets.
+    product = next(a for a in sorted(clients) if a != service)
+    org.assign_client_role(product, "APP_ADMIN", app_targets=[("box", None), (org.apps[service]["name"], service)])
+    load_all(sandbox, engine)
+    assert live_keys(engine, "client_roles") != org.snapshot()["client_roles"]
+    load_all(sandbox, engine, options=LoadOptions(events_settle=timedelta(0), reconcile_every=timedelta(0)))
+    assert_client_tables_match()
+    assert {a for a, _ in live_keys(engine, "client_roles")} == {service, product}
+    assert {t for _, _, t in live_keys(engine, "client_role_app_targets")} == {"box", service}
+
+    # A deleted app takes its client's roles and their targets with it, and leaves the app
+    # targets of other clients' roles.
+    org.delete_app(service)
+    pull_events(sandbox, engine)
+    load_all(sandbox, engine)
+    assert {a for a, _ in live_keys(engine, "client_roles")} == {product}
+    assert not live_keys(engine, "client_role_targets")
+    assert {t for _, _, t in live_keys(engine, "client_role_app_targets")} == {"box"}
+    assert_client_tables_match()
+
+
 def test_app_admin_targets_follow_grants_app_deletions_and_reconciliation(sandbox: Sandbox, engine: sa.Engine) -> None:
     org = sandbox.org
     group_calls = "/api/v1/groups/{id}/roles/{id}/targets/catalog/apps"

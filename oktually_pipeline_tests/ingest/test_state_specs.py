@@ -1,5 +1,6 @@
 """The endpoint declarations against Okta's recorded object shapes and the warehouse DDL."""
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,8 @@ SAMPLE_OF = {
     "group_role_app_targets": "openapi: CatalogApplication", "user_role_app_targets": "openapi: CatalogApplication",
     "resource_sets": "openapi: ResourceSetsResponse", "resource_set_resources": "openapi: ResourceSetResourcesResponse",
     "custom_roles": "openapi: RolesResponse", "custom_role_permissions": "openapi: PermissionsResponse",
+    "client_roles": "openapi: StandardRolesListResponseClient", "client_role_targets": "role-target-group.json",
+    "client_role_app_targets": "openapi: CatalogApplication",
 }
 # Okta's OpenAPI description, components/examples/RoleAssignedUsersResponseExample: the `value` list.
 ROLE_ASSIGNED_USERS_EXAMPLE = [{
@@ -83,9 +86,16 @@ CUSTOM_ROLE_PERMISSIONS_EXAMPLE = [
      "conditions": {"include": {"okta:ResourceAttribute/User/Profile": ["city", "state", "zipCode"]}},
      "_links": {"role": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3"}}},
 ]
+# components/examples/StandardRolesListResponseClient: a client's role assignment.
+CLIENT_ROLES_EXAMPLE = [{
+    "id": "JBCUYUC7IRCVGS27IFCE2SKO", "label": "Help Desk Administrator", "type": "HELP_DESK_ADMIN",
+    "status": "ACTIVE", "created": "2023-05-01T14:24:54.000Z", "lastUpdated": "2023-05-01T14:24:54.000Z",
+    "assignmentType": "CLIENT",
+    "_links": {"assignee": {"href": "https://{yourOktaDomain}/oauth2/v1/clients/0jrabyQWm4B9zVJPbotY/roles"}},
+}]
 EXAMPLES = {"role_assigned_users": ROLE_ASSIGNED_USERS_EXAMPLE, "resource_sets": RESOURCE_SETS_EXAMPLE,
             "resource_set_resources": RESOURCE_SET_RESOURCES_EXAMPLE, "custom_roles": CUSTOM_ROLES_EXAMPLE,
-            "custom_role_permissions": CUSTOM_ROLE_PERMISSIONS_EXAMPLE}
+            "custom_role_permissions": CUSTOM_ROLE_PERMISSIONS_EXAMPLE, "client_roles": CLIENT_ROLES_EXAMPLE}
 
 
 def _sample(table: str) -> list[dict]:
@@ -106,7 +116,9 @@ def test_every_table_has_an_endpoint_and_an_asset_key() -> None:
         seen.add(ep.table)
         if ep.child_of:
             assert ep.child_of.parent in BY_TABLE
-            assert all("{" + c + "}" in ep.path for c in ep.bound_columns)
+            # The path takes some of the bound columns (client_roles also keeps the app id).
+            placeholders = set(re.findall(r"\{(\w+)\}", ep.path))
+            assert placeholders and placeholders <= set(ep.bound_columns), ep.table
 
 
 @pytest.mark.skipif(not SAMPLES.exists(), reason="Okta samples not available")
@@ -231,3 +243,13 @@ def test_event_patterns_escape_like_wildcards() -> None:
                       "target_types": ["AppInstance"]}
     assert q.event_params(BY_TABLE["users"].delete_events)["patterns"] == [  # type: ignore[arg-type]
         "user.lifecycle.delete.completed"]
+
+
+def test_apps_keep_their_oauth_client() -> None:
+    # app.json: Okta's two own apps have no client; the OIDC app's client id is not its app id.
+    ep = BY_TABLE["apps"]
+    rows, _ = _rows(ep, orjson.loads((SAMPLES / "app.json").read_bytes()))
+    record = {r["name"]: r for r in (dict(zip((*ep.all_columns, "raw"), row)) for row in rows)}
+    assert [record[n]["oauth_client_id"] for n in ("saasure", "okta_enduser")] == [None, None]
+    assert (record["oidc_client"]["oauth_client_id"], record["oidc_client"]["oauth_application_type"]) == (
+        "testclientid12345", "native")

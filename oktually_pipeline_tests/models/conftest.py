@@ -29,7 +29,10 @@ def tiny_org() -> OrgRows:
     targets USERS_lemur; u3 is a user of spider and lemur; u6 administers lemur without being a user.
     Roles assigned directly: u5 (help desk over USERS_lemur), u4 (Group Administrator), u10, u7 (app
     admin over app2, the deleted app4 and every Salesforce instance), u6 (a custom role, reading users
-    and groups, over the `support` resource set). SUPERUSERS also administers app1.
+    and groups, over the `support` resource set). SUPERUSERS also administers app1. The API service
+    app svc (client 0oaSvcClient) is a super admin, a Group Administrator over USERS_lemur and the
+    deleted group g_gone, an app admin over app3, the deleted app4 and every Box instance, and holds
+    the custom role; the deleted app4's client held a role too.
     """
     org = OrgRows()
     for i in range(1, 11):
@@ -63,6 +66,15 @@ def tiny_org() -> OrgRows:
                      "orn:okta:directory:test:users", deleted_orns=("orn:okta:directory:test:apps",))
     org.custom_role("cr0_viewer", "viewer", "okta.users.read", "okta.groups.read")
     org.user_role("u6", "CUSTOM", role_id="irb_custom", custom_role_id="cr0_viewer", resource_set_id="iam_support")
+    org.app("svc", "Provisioning sync", client_id="0oaSvcClient", application_type="service")
+    org.group("g_gone", "Gone team", deleted=True)
+    org.client_role("svc", "0oaSvcClient", "SUPER_ADMIN")
+    org.client_role("svc", "0oaSvcClient", "USER_ADMIN", "g_users_lemur", "g_gone")
+    org.client_role("svc", "0oaSvcClient", "APP_ADMIN",
+                    app_targets=(("oidc_client", "app3"), ("oidc_client", "app4"), ("box", None)))
+    org.client_role("svc", "0oaSvcClient", "CUSTOM", role_id="irb_svc_custom", custom_role_id="cr0_viewer",
+                    resource_set_id="iam_support")
+    org.client_role("app4", "0oaApp4Client", "ORG_ADMIN")
     return org
 
 

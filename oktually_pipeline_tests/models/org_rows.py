@@ -44,9 +44,27 @@ class OrgRows:
             self.add("group_members", group_id=group_id, user_id=u)
         return self
 
-    def app(self, id: str, label: str | None = None, *, deleted: bool = False) -> OrgRows:
-        return self.add("apps", id=id, name=id, label=label or id, status="ACTIVE",
-                        deleted_at=NOW if deleted else None)
+    def app(self, id: str, label: str | None = None, *, deleted: bool = False, client_id: str | None = None,
+            application_type: str | None = None) -> OrgRows:
+        return self.add("apps", id=id, name=id, label=label or id, status="ACTIVE", oauth_client_id=client_id,
+                        oauth_application_type=application_type, deleted_at=NOW if deleted else None)
+
+    def client_role(self, app_id: str, client_id: str, role_type: str, *target_ids: str, role_id: str | None = None,
+                    custom_role_id: str | None = None, resource_set_id: str | None = None,
+                    app_targets: tuple[tuple[str, str | None], ...] = ()) -> OrgRows:
+        """A role assigned to an app's OAuth client, with its group targets and its app targets
+        ((catalog name, instance id or None), as `app_target`)."""
+        role_id = role_id or f"r_{role_type}"
+        self.add("client_roles", app_id=app_id, client_id=client_id, role_id=role_id, role_type=role_type,
+                 label=role_type.title(), status="ACTIVE", assignment_type="CLIENT",
+                 custom_role_id=custom_role_id, resource_set_id=resource_set_id)
+        for t in target_ids:
+            self.add("client_role_targets", client_app_id=app_id, client_id=client_id, role_id=role_id,
+                     target_group_id=t)
+        for name, target_app in app_targets:
+            self.add("client_role_app_targets", client_app_id=app_id, client_id=client_id, role_id=role_id,
+                     target=target_app or name, app_name=name, app_id=target_app, display_name=name)
+        return self
 
     def app_user(self, app_id: str, user_id: str, scope: str = "USER") -> OrgRows:
         return self.add("app_users", app_id=app_id, user_id=user_id, scope=scope, status="ACTIVE")

@@ -101,3 +101,21 @@ def test_admin_role_holders_custom_roles_with_their_resource_set(tiny_shared) ->
     standard = tiny_shared("SELECT resource_set_id, resource_orns, permissions FROM admin_role_holders "
                            "WHERE role_type <> 'CUSTOM'")
     assert standard and all(r.resource_set_id is None and r.resource_orns == r.permissions == [] for r in standard)
+
+
+def test_service_app_admins_with_their_targets_and_custom_role(tiny_shared) -> None:
+    rows = {r.role_type: r for r in tiny_shared("SELECT * FROM service_app_admins")}
+    # The deleted app4's client holds nothing.
+    assert set(rows) == {"SUPER_ADMIN", "USER_ADMIN", "APP_ADMIN", "CUSTOM"}
+    assert {(r.app_id, r.app_label, r.client_id, r.application_type) for r in rows.values()} == {
+        ("svc", "Provisioning sync", "0oaSvcClient", "service")}
+    # Live targets only: the deleted group and the deleted app limit nothing.
+    admin = rows["USER_ADMIN"]
+    assert (admin.target_group_ids, admin.target_group_names) == (["g_users_lemur"], ["USERS_lemur"])
+    apps = rows["APP_ADMIN"]
+    assert (apps.target_app_ids, apps.target_app_labels, apps.target_catalog_apps) == (["app3"], ["Product 3"], ["box"])
+    assert rows["SUPER_ADMIN"].target_group_ids == rows["SUPER_ADMIN"].target_app_ids == []
+    custom = rows["CUSTOM"]
+    assert (custom.permissions, custom.resource_set_label) == (["okta.groups.read", "okta.users.read"], "support")
+    assert custom.resource_orns == ["orn:okta:directory:test:groups:g_users_lemur", "orn:okta:directory:test:users"]
+    assert rows["SUPER_ADMIN"].permissions == [] and rows["SUPER_ADMIN"].resource_set_id is None

@@ -114,6 +114,21 @@ class Truth:
         """(user, app) as Okta's own /apps/{id}/users lists them, for users not deactivated."""
         return {(u, a) for a, u in self.snap["app_users"] if self._status(u) != "DEPROVISIONED"}
 
+    def service_app_admins(self) -> set[tuple]:
+        client = {a: app["credentials"]["oauthClient"]["client_id"] for a, app in self.apps.items()
+                  if "credentials" in app}
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for a, r, t in self.snap["client_role_targets"]:
+            if t in self.groups:
+                groups[a, r].append(t)
+        app_ids: dict[tuple[str, str], list[str]] = defaultdict(list)
+        catalog: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for a, r, t in self.snap["client_role_app_targets"]:
+            (app_ids if t in self.apps else catalog)[a, r].append(t)
+        return {(a, client[a], r, self.snap["client_role_types"][a, r], tuple(sorted(groups[a, r])),
+                 tuple(sorted(app_ids[a, r])), tuple(sorted(catalog[a, r])))
+                for a, r in self.snap["client_roles"]}
+
     def admin_role_holders(self) -> set[tuple]:
         targets: dict[tuple[str, str], list[str]] = defaultdict(list)
         for g, r, t in self.snap["group_role_targets"]:
@@ -229,6 +244,8 @@ COMPARED: dict[str, str] = {
     "user_app_access": "user_id, app_id, via, group_id",
     "admin_role_holders": "user_id, group_id, role_id, role_type, target_group_ids, target_app_ids, "
                           "target_catalog_apps, permissions, resource_set_id, resource_orns",
+    "service_app_admins": "app_id, client_id, role_id, role_type, target_group_ids, target_app_ids, "
+                          "target_catalog_apps",
     "signin_daily": "day, tenant_id, sign_ins, failed_sign_ins, failures_by_reason, distinct_users, "
                     "mfa_verifications, mfa_failures, mfa_users",
     "dormant_users": "user_id",

@@ -101,6 +101,34 @@ def test_custom_roles_name_a_resource_set_whose_resources_page_in_an_envelope(sb
     assert [p["label"] for p in permissions["permissions"]] == ["okta.users.read", "okta.groups.read"]
 
 
+def test_oauth_clients_list_their_admin_roles_by_client_id(sb: Sandbox) -> None:
+    apps = get(sb, "/api/v1/apps", limit=200).json()
+    clients = {a["id"]: a["credentials"]["oauthClient"]["client_id"] for a in apps if "credentials" in a}
+    # OIDC products (client id = app id, as Okta makes them) and one API service app.
+    assert {a["signOnMode"] for a in apps if a["id"] in clients} == {"OPENID_CONNECT"}
+    (service,) = [a for a in apps if a.get("settings", {}).get("oauthClient", {}).get("application_type") == "service"]
+    assert clients[service["id"]] != service["id"]
+    client = f"/oauth2/v1/clients/{clients[service['id']]}/roles"
+    roles = {r["type"]: r for r in get(sb, client).json()}
+    assert sorted(roles) == ["GROUP_MEMBERSHIP_ADMIN", "READ_ONLY_ADMIN", "SUPER_ADMIN"]
+    assert {r["assignmentType"] for r in roles.values()} == {"CLIENT"}
+    scoped = roles["GROUP_MEMBERSHIP_ADMIN"]["id"]
+    assert [g["id"] for g in get(sb, f"{client}/{scoped}/targets/groups").json()] == [sb.org.tenants[0].users]
+    assert get(sb, f"{client}/{scoped}/targets/catalog/apps").json() == []
+    assert get(sb, f"{client}/NOSUCHROLE/targets/groups").status_code == 404
+    product = next(a for a in clients if a != service["id"])
+    assert get(sb, f"/oauth2/v1/clients/{clients[product]}/roles").json() == []
+    # By client id only: an app id that is not a client id is not found.
+    assert get(sb, f"/oauth2/v1/clients/{service['id']}/roles").status_code == 404
+    role = sb.org.assign_client_role(product, "APP_ADMIN", app_targets=[("box", None)])
+    assert [r["type"] for r in get(sb, f"/oauth2/v1/clients/{clients[product]}/roles").json()] == ["APP_ADMIN"]
+    (target,) = get(sb, f"/oauth2/v1/clients/{clients[product]}/roles/{role}/targets/catalog/apps").json()
+    assert target["name"] == "box" and "id" not in target
+    # A deleted app takes its client's roles along.
+    sb.org.delete_app(product)
+    assert get(sb, f"/oauth2/v1/clients/{clients[product]}/roles").status_code == 404
+
+
 def test_app_admin_targets_list_catalog_apps_and_instances_page_by_page(sb: Sandbox) -> None:
     org = sb.org
     (admin, role), = [(u, r) for u, rs in org.user_roles.items() for r, role in rs.items() if role["type"] == "APP_ADMIN"]
