@@ -22,6 +22,7 @@ from oktually_pipeline_tests.extracts.helpers import assert_matches_postgres, pg
 EXPECTED_TABLES = {"log_events", "users", "groups", "group_members", "apps", "app_users", "app_groups",
                    "idps", "policies", "policy_rules", "group_roles", "group_role_targets", "group_role_app_targets",
                    "role_assigned_users", "user_roles", "user_role_targets", "user_role_app_targets",
+                   "client_roles", "client_role_targets", "client_role_app_targets",
                    "resource_sets", "resource_set_resources", "custom_roles", "custom_role_permissions"}
 
 

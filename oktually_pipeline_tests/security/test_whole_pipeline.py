@@ -163,5 +163,7 @@ def test_a_whole_sync_sends_only_gets(synced: dict[str, Any]) -> None:
         allowed = {("POST", "/oauth2/v1/token")} if tenant == "globex" else set()
         others = {(m, p) for m, p in requests if m != "GET"}
         assert others <= allowed, f"{tenant}: {sorted(others)}"
-        assert all(p.startswith("/api/v1/") for m, p in requests if m == "GET")
+        # The management API: /api/v1, and the client role routes under /oauth2/v1/clients.
+        assert all(p.startswith(("/api/v1/", "/oauth2/v1/clients/")) for m, p in requests if m == "GET")
     assert ("POST", "/oauth2/v1/token") in set(synced["requests"]["globex"])
+    assert any(p.startswith("/oauth2/v1/clients/") for _, p in synced["requests"]["acme"])  # the state sync
