@@ -354,7 +354,7 @@ class OktaClient:
         try:
             body = (decode or orjson.loads)(content)
         except ValueError as exc:  # orjson's and msgspec's decode errors both are
-            return f"malformed page: not valid JSON ({str(exc)[:200]})", None, None
+            return f"malformed page: the body does not decode ({str(exc)[:200]})", None, None
         if expect is not None and not isinstance(body, expect):
             return f"malformed page: expected a JSON {_JSON_NAMES.get(expect, expect.__name__)}, got " \
                    f"{_JSON_NAMES.get(type(body), type(body).__name__)}", None, None
