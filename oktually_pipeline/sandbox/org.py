@@ -275,8 +275,10 @@ class Org:
                     for i, (gid, ts) in enumerate(self.app_groups.get(app_id, {}).items())]
 
     def orn(self, *parts: str) -> str:
-        """An Okta Resource Name in this org: `orn:okta:directory:<org>:<parts...>`."""
-        return ":".join(("orn", "okta", "directory", str(self.seed), *parts))
+        """An Okta Resource Name in this org, as Okta's reference gives them:
+        `orn:okta:directory:<org>:users|groups...` and `orn:okta:idp:<org>:apps...`."""
+        service = "idp" if parts and parts[0] == "apps" else "directory"
+        return ":".join(("orn", "okta", service, str(self.seed), *parts))
 
     def _add_resource_set(self, label: str, description: str, ts: int, orns: list[str]) -> str:
         set_id = self._next_id("iam")
@@ -350,6 +352,8 @@ class Org:
                 "resource_sets": copy.deepcopy(self.resource_sets),
                 "resource_set_resources": {(s, r["id"]) for s, rs in self.resource_set_resources.items() for r in rs},
                 "resource_set_orns": {(s, r["orn"]) for s, rs in self.resource_set_resources.items() for r in rs},
+                "resource_orn_of": {(s, r["id"]): r["orn"] for s, rs in self.resource_set_resources.items()
+                                    for r in rs},
                 "custom_roles": copy.deepcopy(self.custom_roles),
                 "custom_role_permissions": {(r, p["label"]) for r, ps in self.custom_role_permissions.items()
                                             for p in ps},

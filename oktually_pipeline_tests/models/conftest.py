@@ -32,7 +32,8 @@ def tiny_org() -> OrgRows:
     and groups, over the `support` resource set). SUPERUSERS also administers app1. The API service
     app svc (client 0oaSvcClient) is a super admin, a Group Administrator over USERS_lemur and the
     deleted group g_gone, an app admin over app3, the deleted app4 and every Box instance, and holds
-    the custom role; the deleted app4's client held a role too.
+    the custom role; the deleted app4's client held a role too. The resource set `wide` holds one
+    resource of every kind Okta's reference names, and two of kinds it does not.
     """
     org = OrgRows()
     for i in range(1, 11):
@@ -66,6 +67,12 @@ def tiny_org() -> OrgRows:
                      "orn:okta:directory:test:users", deleted_orns=("orn:okta:directory:test:apps",))
     org.custom_role("cr0_viewer", "viewer", "okta.users.read", "okta.groups.read")
     org.user_role("u6", "CUSTOM", role_id="irb_custom", custom_role_id="cr0_viewer", resource_set_id="iam_support")
+    # Every kind of resource Okta's reference names, and two it does not.
+    org.resource_set("iam_wide", "wide", "orn:okta:directory:test:users", "orn:okta:directory:test:groups",
+                     "orn:okta:directory:test:groups:g_super:contained_resources",
+                     "orn:okta:directory:test:groups:g_gone", "orn:okta:idp:test:apps",
+                     "orn:okta:idp:test:apps:salesforce", "orn:okta:idp:test:apps:oidc_client:app1",
+                     "orn:okta:idp:test:apps:oidc_client:app4", "orn:okta:workflow:test:flows", "not-an-orn")
     org.app("svc", "Provisioning sync", client_id="0oaSvcClient", application_type="service")
     org.group("g_gone", "Gone team", deleted=True)
     org.client_role("svc", "0oaSvcClient", "SUPER_ADMIN")

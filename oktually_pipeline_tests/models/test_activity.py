@@ -118,4 +118,28 @@ def test_service_app_admins_with_their_targets_and_custom_role(tiny_shared) -> N
     custom = rows["CUSTOM"]
     assert (custom.permissions, custom.resource_set_label) == (["okta.groups.read", "okta.users.read"], "support")
     assert custom.resource_orns == ["orn:okta:directory:test:groups:g_users_lemur", "orn:okta:directory:test:users"]
+    assert custom.resource_descriptions == ["group USERS_lemur", "every user"]
     assert rows["SUPER_ADMIN"].permissions == [] and rows["SUPER_ADMIN"].resource_set_id is None
+
+
+def test_resource_set_scope_names_what_each_orn_covers(tiny_shared) -> None:
+    rows = {r.orn: r for r in tiny_shared("SELECT * FROM resource_set_scope WHERE resource_set_id = 'iam_wide'")}
+    assert {orn: (r.kind, r.description) for orn, r in rows.items()} == {
+        "orn:okta:directory:test:users": ("all_users", "every user"),
+        "orn:okta:directory:test:groups": ("all_groups", "every group"),
+        "orn:okta:directory:test:groups:g_super:contained_resources": ("group_members",
+                                                                       "the members of group SUPERUSERS"),
+        "orn:okta:directory:test:groups:g_gone": ("group", "group g_gone (gone)"),
+        "orn:okta:idp:test:apps": ("all_apps", "every app"),
+        "orn:okta:idp:test:apps:salesforce": ("app_type", "every salesforce app"),
+        "orn:okta:idp:test:apps:oidc_client:app1": ("app", "app Product 1"),
+        "orn:okta:idp:test:apps:oidc_client:app4": ("app", "app app4 (gone)"),
+        "orn:okta:workflow:test:flows": ("other", "orn:okta:workflow:test:flows"),
+        "not-an-orn": ("other", "not-an-orn"),
+    }
+    app = rows["orn:okta:idp:test:apps:oidc_client:app1"]
+    assert (app.app_type, app.app_id) == ("oidc_client", "app1")
+    assert rows["orn:okta:directory:test:groups:g_super:contained_resources"].group_id == "g_super"
+    # The role holders name what their resource set covers, in the order of its ORNs.
+    (holder,) = tiny_shared("SELECT resource_descriptions FROM admin_role_holders WHERE role_type = 'CUSTOM'")
+    assert holder.resource_descriptions == ["group USERS_lemur", "every user"]

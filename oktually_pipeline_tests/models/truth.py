@@ -114,6 +114,22 @@ class Truth:
         """(user, app) as Okta's own /apps/{id}/users lists them, for users not deactivated."""
         return {(u, a) for a, u in self.snap["app_users"] if self._status(u) != "DEPROVISIONED"}
 
+    def resource_set_scope(self) -> set[tuple]:
+        """(set, resource, kind, group id, app id), from each ORN read the way Okta's reference writes them."""
+        rows = set()
+        for (set_id, resource_id), orn in self.snap["resource_orn_of"].items():
+            _, _, service, _, *path = orn.split(":")
+            kind, group, app = "other", None, None
+            if service == "directory" and path in (["users"], ["groups"]):
+                kind = f"all_{path[0]}"
+            elif service == "directory" and path[0] == "groups" and len(path) in (2, 3):
+                kind, group = ("group" if len(path) == 2 else "group_members"), path[1]
+            elif service == "idp" and path[0] == "apps" and len(path) <= 3:
+                kind = ("all_apps", "app_type", "app")[len(path) - 1]
+                app = path[2] if len(path) == 3 else None
+            rows.add((set_id, resource_id, kind, group, app))
+        return rows
+
     def service_app_admins(self) -> set[tuple]:
         client = {a: app["credentials"]["oauthClient"]["client_id"] for a, app in self.apps.items()
                   if "credentials" in app}
@@ -244,6 +260,7 @@ COMPARED: dict[str, str] = {
     "user_app_access": "user_id, app_id, via, group_id",
     "admin_role_holders": "user_id, group_id, role_id, role_type, target_group_ids, target_app_ids, "
                           "target_catalog_apps, permissions, resource_set_id, resource_orns",
+    "resource_set_scope": "resource_set_id, resource_id, kind, group_id, app_id",
     "service_app_admins": "app_id, client_id, role_id, role_type, target_group_ids, target_app_ids, "
                           "target_catalog_apps",
     "signin_daily": "day, tenant_id, sign_ins, failed_sign_ins, failures_by_reason, distinct_users, "

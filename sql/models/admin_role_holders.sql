@@ -4,12 +4,12 @@
 -- APP_ADMIN, the apps: instances (`target_app_ids`, with their labels) and OIN catalog apps whose
 -- every instance it covers (`target_catalog_apps`); an APP_ADMIN role with neither covers all apps.
 -- A CUSTOM role: the permissions of its custom role, and the resource set it is bound to (its
--- label and the ORNs of what it holds).
+-- label, the ORNs of what it holds and, in the same order, what they name: resource_set_scope).
 -- Deactivated (DEPROVISIONED) users hold nothing while deactivated (see deprovisioned_with_access).
 -- From okta_role_assigned_users, okta_user_roles, okta_user_role_targets,
 -- okta_user_role_app_targets, okta_group_roles, okta_group_role_targets,
--- okta_group_role_app_targets, okta_custom_role_permissions, okta_resource_sets,
--- okta_resource_set_resources, okta_groups, okta_group_members, okta_apps, okta_users.
+-- okta_group_role_app_targets, okta_custom_role_permissions, okta_resource_sets, okta_groups,
+-- okta_group_members, okta_apps, okta_users, and the resource_set_scope model.
 WITH roles AS (
     SELECT gm.user_id, 'group' AS via, gr.group_id, g.name AS group_name,
            gr.role_id, gr.role_type, gr.label, gr.status, gr.custom_role_id, gr.resource_set_id
@@ -69,9 +69,8 @@ role_permissions AS (
     GROUP BY custom_role_id
 ),
 set_resources AS (
-    SELECT resource_set_id, array_agg(orn ORDER BY orn) AS orns
-    FROM resource_set_resources
-    WHERE deleted_at IS NULL AND orn IS NOT NULL
+    SELECT resource_set_id, array_agg(orn ORDER BY orn) AS orns, array_agg(description ORDER BY orn) AS descriptions
+    FROM resource_set_scope
     GROUP BY resource_set_id
 )
 SELECT u.id          AS user_id,
@@ -93,7 +92,8 @@ SELECT u.id          AS user_id,
        coalesce(rp.permissions, '{}'::text[])         AS permissions,
        r.resource_set_id,
        rs.label                                       AS resource_set_label,
-       coalesce(sr.orns, '{}'::text[])                AS resource_orns
+       coalesce(sr.orns, '{}'::text[])                AS resource_orns,
+       coalesce(sr.descriptions, '{}'::text[])        AS resource_descriptions
 FROM roles r
 JOIN users u                  ON u.id = r.user_id AND u.deleted_at IS NULL
                              AND u.status IS DISTINCT FROM 'DEPROVISIONED'

@@ -2,10 +2,10 @@
 -- service apps, `application_type` service), with the groups the role is limited to (no targets:
 -- not limited to groups) and, for APP_ADMIN, the apps: instances (`target_app_ids`, with their
 -- labels) and OIN catalog apps whose every instance it covers (`target_catalog_apps`). A CUSTOM
--- role: the permissions of its custom role, and the resource set it is bound to (its label and
--- the ORNs of what it holds).
+-- role: the permissions of its custom role, and the resource set it is bound to (its label, the
+-- ORNs of what it holds and, in the same order, what they name: resource_set_scope).
 -- From okta_client_roles, okta_client_role_targets, okta_client_role_app_targets, okta_apps,
--- okta_groups, okta_custom_role_permissions, okta_resource_sets, okta_resource_set_resources.
+-- okta_groups, okta_custom_role_permissions, okta_resource_sets, and the resource_set_scope model.
 WITH targets AS (
     SELECT t.client_app_id, t.role_id,
            array_agg(t.target_group_id ORDER BY t.target_group_id) AS target_group_ids,
@@ -33,9 +33,8 @@ role_permissions AS (
     GROUP BY custom_role_id
 ),
 set_resources AS (
-    SELECT resource_set_id, array_agg(orn ORDER BY orn) AS orns
-    FROM resource_set_resources
-    WHERE deleted_at IS NULL AND orn IS NOT NULL
+    SELECT resource_set_id, array_agg(orn ORDER BY orn) AS orns, array_agg(description ORDER BY orn) AS descriptions
+    FROM resource_set_scope
     GROUP BY resource_set_id
 )
 SELECT a.id                     AS app_id,
@@ -56,7 +55,8 @@ SELECT a.id                     AS app_id,
        coalesce(rp.permissions, '{}'::text[])         AS permissions,
        cr.resource_set_id,
        rs.label                                       AS resource_set_label,
-       coalesce(sr.orns, '{}'::text[])                AS resource_orns
+       coalesce(sr.orns, '{}'::text[])                AS resource_orns,
+       coalesce(sr.descriptions, '{}'::text[])        AS resource_descriptions
 FROM client_roles cr
 JOIN apps a                   ON a.id = cr.app_id AND a.deleted_at IS NULL
 LEFT JOIN targets t           ON t.client_app_id = cr.app_id AND t.role_id = cr.role_id
