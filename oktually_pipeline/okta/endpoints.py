@@ -411,9 +411,20 @@ POLICY_RULES = Endpoint(
     ),
 )
 
+Assignee = Literal["group", "user", "client"]
+# Per kind of role holder: the path of its roles, and the columns naming it in a role's child rows,
+# each with the column of the roles table it copies. A client's are its app (`client_app_id`: the
+# target tables have an `app_id` of their own) and its client id, which the path takes.
+_ASSIGNEES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "group": ("/api/v1/groups/{group_id}/roles", (("group_id", "group_id"),)),
+    "user": ("/api/v1/users/{user_id}/roles", (("user_id", "user_id"),)),
+    "client": ("/oauth2/v1/clients/{client_id}/roles", (("client_app_id", "app_id"), ("client_id", "client_id"))),
+}
+
+
 GROUP_ROLES = Endpoint(
     table="group_roles",
-    path="/api/v1/groups/{group_id}/roles",
+    path=_ASSIGNEES["group"][0],
     # Standard role assignment ids repeat across assignees (the Base32 of the role type).
     key=("group_id", "role_id"),
     columns=(
@@ -434,17 +445,6 @@ GROUP_ROLES = Endpoint(
         refresh_events=EventTrigger(("group.privilege.*",), ("UserGroup",)),
     ),
 )
-
-Assignee = Literal["group", "user", "client"]
-# Per kind of role holder: the path of its roles, and the columns naming it in a role's child rows,
-# each with the column of the roles table it copies. A client's are its app (`client_app_id`: the
-# target tables have an `app_id` of their own) and its client id, which the path takes.
-_ASSIGNEES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "group": ("/api/v1/groups/{group_id}/roles", (("group_id", "group_id"),)),
-    "user": ("/api/v1/users/{user_id}/roles", (("user_id", "user_id"),)),
-    "client": ("/oauth2/v1/clients/{client_id}/roles", (("client_app_id", "app_id"), ("client_id", "client_id"))),
-}
-
 
 def _of_roles(assignee: Assignee, where: str) -> ChildOf:
     """A child of the assignee's roles, read for the roles `where` selects whenever the assignee's
@@ -526,7 +526,7 @@ ROLE_ASSIGNED_USERS = Endpoint(
 
 USER_ROLES = Endpoint(
     table="user_roles",
-    path="/api/v1/users/{user_id}/roles",
+    path=_ASSIGNEES["user"][0],
     key=("user_id", "role_id"),
     columns=GROUP_ROLES.columns,
     description=(
@@ -551,7 +551,7 @@ USER_ROLE_APP_TARGETS = _role_app_targets("user", "a user's directly assigned")
 
 CLIENT_ROLES = Endpoint(
     table="client_roles",
-    path="/oauth2/v1/clients/{client_id}/roles",
+    path=_ASSIGNEES["client"][0],
     key=("app_id", "role_id"),
     columns=GROUP_ROLES.columns,
     description=(

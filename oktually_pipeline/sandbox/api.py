@@ -148,24 +148,18 @@ class Api:
 
     def client_roles(self, query: dict[str, str], client_id: str) -> Page:
         with self.org.lock:
-            self._client(client_id)
+            self._get(self.org.clients(), client_id, "OAuth2Client")
             return list(self.org.client_roles.get(client_id, {}).values()), None
 
     def client_role_targets(self, query: dict[str, str], client_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._client(client_id)
-            self._get(self.org.client_roles.get(client_id, {}), role_id, "Role")
+            self._held_role(self.org.clients(), self.org.client_roles, client_id, role_id, "OAuth2Client")
             return self._targets(self.org.client_role_targets.get((client_id, role_id), []), query, client_id, role_id)
 
     def client_role_app_targets(self, query: dict[str, str], client_id: str, role_id: str) -> Page:
         with self.org.lock:
-            self._client(client_id)
-            self._get(self.org.client_roles.get(client_id, {}), role_id, "Role")
+            self._held_role(self.org.clients(), self.org.client_roles, client_id, role_id, "OAuth2Client")
             return self._app_targets(self.org.client_role_app_targets.get((client_id, role_id), []), query)
-
-    def _client(self, client_id: str) -> None:
-        if self.org.client_of(client_id) is None:
-            raise ApiError(404, f"Not found: Resource not found: {client_id} (OAuth2Client)")
 
     def user_role_targets(self, query: dict[str, str], user_id: str, role_id: str) -> Page:
         with self.org.lock:

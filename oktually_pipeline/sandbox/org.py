@@ -62,6 +62,11 @@ CATALOG = {"salesforce": {"displayName": "Salesforce.com", "category": "CRM", "s
 CATALOG_UPDATED = "2024-09-19T23:37:37.000Z"
 # An APP_ADMIN target: (catalog app name, app instance id, or None for every instance of the app).
 AppTarget = tuple[str, str | None]
+# Per kind of role holder (Okta's assignmentType): the Org attributes holding its roles, and their
+# group and app targets.
+_ROLE_STORES = {"GROUP": ("group_roles", "role_targets", "role_app_targets"),
+                "USER": ("user_roles", "user_role_targets", "user_role_app_targets"),
+                "CLIENT": ("client_roles", "client_role_targets", "client_role_app_targets")}
 RULE_TYPE = {"OKTA_SIGN_ON": "SIGN_ON", "PASSWORD": "PASSWORD", "MFA_ENROLL": "MFA_ENROLL",
              "ACCESS_POLICY": "ACCESS_POLICY"}
 
@@ -159,25 +164,25 @@ class Org:
         self.members.setdefault(group_id, {})
         return group_id
 
+    def _put_role(self, assignment: str, holder: str, role_id: str, role_type: str, ts: int, assignee: str,
+                  targets: list[str] | None, app_targets: list[AppTarget] | None) -> str:
+        """A standard role held by a group, a user or a client (`assignment`), with its targets."""
+        # By attribute name: delete_group rebinds the target stores.
+        roles, group_targets, app_targets_of = (getattr(self, name) for name in _ROLE_STORES[assignment])
+        roles.setdefault(holder, {})[role_id] = _role(role_id, role_type, ts, assignment, assignee)
+        group_targets[(holder, role_id)] = list(targets or [])
+        app_targets_of[(holder, role_id)] = list(app_targets or [])
+        return role_id
+
     def _add_role(self, group_id: str, ts: int, targets: list[str], role_type: str = "USER_ADMIN",
                   app_targets: list[AppTarget] | None = None) -> str:
-        role_id = self._next_id("irb")
-        self.group_roles.setdefault(group_id, {})[role_id] = _role(
-            role_id, role_type, ts, "GROUP", f"/api/v1/groups/{group_id}")
-        self.role_targets[(group_id, role_id)] = list(targets)
-        self.role_app_targets[(group_id, role_id)] = list(app_targets or [])
-        return role_id
+        return self._put_role("GROUP", group_id, self._next_id("irb"), role_type, ts, f"/api/v1/groups/{group_id}",
+                              targets, app_targets)
 
     def _add_user_role(self, user_id: str, role_type: str, ts: int, targets: list[str],
                        app_targets: list[AppTarget] | None = None) -> str:
-        # A standard role assigned to a user has the Base32 of its type as id, as older Okta
-        # assignments do: the same id on every user holding that role.
-        role_id = base64.b32encode(role_type.encode()).decode().rstrip("=")
-        self.user_roles.setdefault(user_id, {})[role_id] = _role(
-            role_id, role_type, ts, "USER", f"/api/v1/users/{user_id}")
-        self.user_role_targets[(user_id, role_id)] = list(targets)
-        self.user_role_app_targets[(user_id, role_id)] = list(app_targets or [])
-        return role_id
+        return self._put_role("USER", user_id, _base32_id(role_type), role_type, ts, f"/api/v1/users/{user_id}",
+                              targets, app_targets)
 
     def _put_custom_role(self, label: str, description: str, ts: int, permissions: list[str]) -> str:
         role_id = self._next_id("cr0")
@@ -197,18 +202,12 @@ class Org:
 
     def _add_client_role(self, client_id: str, role_type: str, ts: int, targets: list[str] | None = None,
                          app_targets: list[AppTarget] | None = None) -> str:
-        # The Base32 of the role type, as in Okta's example of a client's role (and older user ones).
-        role_id = base64.b32encode(role_type.encode()).decode().rstrip("=")
-        self.client_roles.setdefault(client_id, {})[role_id] = _role(
-            role_id, role_type, ts, "CLIENT", f"/oauth2/v1/clients/{client_id}/roles")
-        self.client_role_targets[(client_id, role_id)] = list(targets or [])
-        self.client_role_app_targets[(client_id, role_id)] = list(app_targets or [])
-        return role_id
+        return self._put_role("CLIENT", client_id, _base32_id(role_type), role_type, ts,
+                              f"/oauth2/v1/clients/{client_id}/roles", targets, app_targets)
 
-    def client_of(self, client_id: str) -> str | None:
-        """The app whose OAuth client is `client_id`."""
-        return next((a for a, app in self.apps.items()
-                     if (app.get("credentials") or {}).get("oauthClient", {}).get("client_id") == client_id), None)
+    def clients(self) -> dict[str, str]:
+        """The OAuth clients: client id -> the app that is the client."""
+        return {client: a for a, app in self.apps.items() if (client := _client_id(app))}
 
     def _add_custom_role(self, user_id: str, custom_role: str, resource_set_id: str, ts: int) -> str:
         """A custom role bound to a resource set, assigned to a user: its own assignment id, with
@@ -327,6 +326,7 @@ class Org:
     def snapshot(self) -> dict[str, Any]:
         """What every list endpoint returns right now (users include DEPROVISIONED)."""
         with self.lock:
+            app = self.clients()
             return {
                 "users": copy.deepcopy(self.users),
                 "groups": copy.deepcopy(self.groups),
@@ -357,15 +357,13 @@ class Org:
                 "custom_roles": copy.deepcopy(self.custom_roles),
                 "custom_role_permissions": {(r, p["label"]) for r, ps in self.custom_role_permissions.items()
                                             for p in ps},
-                "client_roles": {(self.client_of(c), r) for c, rs in self.client_roles.items() for r in rs
-                                 if self.client_of(c)},
-                "client_role_types": {(self.client_of(c), r): role["type"] for c, rs in self.client_roles.items()
-                                      for r, role in rs.items() if self.client_of(c)},
-                "client_role_targets": {(self.client_of(c), r, t) for (c, r), ts in self.client_role_targets.items()
-                                        for t in ts if self.client_of(c)},
-                "client_role_app_targets": {(self.client_of(c), r, a or n)
-                                            for (c, r), ts in self.client_role_app_targets.items()
-                                            for n, a in ts if self.client_of(c)},
+                "client_roles": {(app[c], r) for c, rs in self.client_roles.items() for r in rs if c in app},
+                "client_role_types": {(app[c], r): role["type"] for c, rs in self.client_roles.items()
+                                      for r, role in rs.items() if c in app},
+                "client_role_targets": {(app[c], r, t) for (c, r), ts in self.client_role_targets.items()
+                                        for t in ts if c in app},
+                "client_role_app_targets": {(app[c], r, a or n) for (c, r), ts in self.client_role_app_targets.items()
+                                            for n, a in ts if c in app},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 
@@ -580,7 +578,7 @@ class Org:
             for store in (self.role_app_targets, self.user_role_app_targets, self.client_role_app_targets):
                 for key, targets in store.items():
                     store[key] = [t for t in targets if t[1] != app_id]
-            client_id = (app.get("credentials") or {}).get("oauthClient", {}).get("client_id")
+            client_id = _client_id(app)
             for role_id in self.client_roles.pop(client_id, {}):
                 self.client_role_targets.pop((client_id, role_id), None)
                 self.client_role_app_targets.pop((client_id, role_id), None)
@@ -593,7 +591,9 @@ class Org:
         and the sandbox writes no event: which event Okta writes, if any, is not in our recordings,
         so only a reconciliation (or a change to the app) tells."""
         with self.lock:
-            client_id = self.apps[app_id]["credentials"]["oauthClient"]["client_id"]
+            client_id = _client_id(self.apps[app_id])
+            if client_id is None:
+                raise KeyError(f"{app_id} is not an OAuth client")
             return self._add_client_role(client_id, role_type, self._tick(), list(targets), list(app_targets))
 
 
@@ -741,6 +741,17 @@ def _seed_direct_roles(org: Org, now_ms: int) -> None:
     org._add_client_role(client_id, "READ_ONLY_ADMIN", ts)
     if org.tenants and org.tenants[0].users:
         org._add_client_role(client_id, "GROUP_MEMBERSHIP_ADMIN", ts, [org.tenants[0].users])
+
+
+def _base32_id(role_type: str) -> str:
+    """The id of a standard role assigned to a user or a client: the Base32 of its type, as older
+    Okta user assignments and Okta's example of a client's role have it (the same id on every
+    holder of that role)."""
+    return base64.b32encode(role_type.encode()).decode().rstrip("=")
+
+
+def _client_id(app: dict[str, Any]) -> str | None:
+    return (app.get("credentials") or {}).get("oauthClient", {}).get("client_id")
 
 
 def _oauth_client(app: dict[str, Any], client_id: str, application_type: str, grant_types: list[str]) -> None:
