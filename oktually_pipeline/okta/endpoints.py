@@ -431,6 +431,7 @@ GROUP_ROLES = Endpoint(
         Column("role_id", "id"), Column("role_type", "type"), Column("label", "label"),
         Column("status", "status"), Column("assignment_type", "assignmentType"),
         # A CUSTOM role assignment binds a custom role to a resource set: what it may do, and where.
+        # A resource set binding's members are listed this way too (their `member` link).
         Column("custom_role_id", "role"), Column("resource_set_id", "resource-set"), *_CREATED_UPDATED,
     ),
     description=(

@@ -211,13 +211,16 @@ class Org:
 
     def _add_custom_role(self, user_id: str, custom_role: str, resource_set_id: str, ts: int) -> str:
         """A custom role bound to a resource set, assigned to a user: its own assignment id, with
-        the custom role (`role`) and the set (`resource-set`), as Okta lists it."""
+        the custom role (`role`), the set (`resource-set`) and the binding member it is, as Okta
+        lists it."""
         role_id = self._next_id("irb")
         label = self.custom_roles[custom_role]["label"]
         role = _role(role_id, "CUSTOM", ts, "USER", f"/api/v1/users/{user_id}", label=label)
         role.update({"resource-set": resource_set_id, "role": custom_role})
         role["_links"].update({"role": {"href": f"/api/v1/iam/roles/{custom_role}"},
-                               "resource-set": {"href": f"/api/v1/iam/resource-sets/{resource_set_id}"}})
+                               "resource-set": {"href": f"/api/v1/iam/resource-sets/{resource_set_id}"},
+                               "member": {"href": f"/api/v1/iam/resource-sets/{resource_set_id}/bindings/"
+                                                  f"{custom_role}/members/{role_id}"}})
         self.user_roles.setdefault(user_id, {})[role_id] = role
         return role_id
 

@@ -93,6 +93,30 @@ CLIENT_ROLES_EXAMPLE = [{
     "assignmentType": "CLIENT",
     "_links": {"assignee": {"href": "https://{yourOktaDomain}/oauth2/v1/clients/0jrabyQWm4B9zVJPbotY/roles"}},
 }]
+# components/examples/CustomRolesListResponseGroup and CustomRolesListResponseClient: a custom role
+# given through a resource set's binding shows in the holder's role list, its `member` link naming
+# the binding member. So the role lists read bindings too, without reading the bindings themselves.
+CUSTOM_ROLE_BINDING_EXAMPLES = {
+    "group_roles": [{
+        "id": "irb1q92TFAHzySt3x0g4", "role": "cr0Yq6IJxGIr0ouum0g3", "label": "UserCreatorRole", "type": "CUSTOM",
+        "status": "ACTIVE", "created": "2019-02-06T16:20:57.000Z", "lastUpdated": "2019-02-06T16:20:57.000Z",
+        "assignmentType": "GROUP", "resource-set": "iamoJDFKaJxGIr0oamd9g",
+        "_links": {
+            "assignee": {"href": "https://{yourOktaDomain}/api/v1/groups/00g1emaKYZTWRYYRRTSK"},
+            "resource-set": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iamoJDFKaJxGIr0oamd9g"},
+            "member": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iamoJDFKaJxGIr0oamd9g/bindings/"
+                               "cr0Yq6IJxGIr0ouum0g3/members/irb1qe6PGuMc7Oh8N0g4"},
+            "role": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr0Yq6IJxGIr0ouum0g3"}}}],
+    "client_roles": [{
+        "id": "irb4ey26fpFI3vQ8y0g7", "label": "view_minimal", "type": "CUSTOM", "status": "ACTIVE",
+        "created": "2023-05-01T15:16:47.000Z", "lastUpdated": "2023-05-01T15:16:47.000Z", "assignmentType": "CLIENT",
+        "resource-set": "iam4cxy6z7hhaZCSk0g7", "role": "cr04cxy6yzSCtNciD0g7",
+        "_links": {
+            "role": {"href": "https://{yourOktaDomain}/api/v1/iam/roles/cr04cxy6yzSCtNciD0g7"},
+            "member": {"href": "https://{yourOktaDomain}/api/v1/iam/resource-sets/iam4cxy6z7hhaZCSk0g7/bindings/"
+                               "cr04cxy6yzSCtNciD0g7/members/irb4ey26fpFI3vQ8y0g7"},
+            "assignee": {"href": "https://{yourOktaDomain}/oauth2/v1/clients/0oa4ee9vgbIuqTUvd0g7"}}}],
+}
 EXAMPLES = {"role_assigned_users": ROLE_ASSIGNED_USERS_EXAMPLE, "resource_sets": RESOURCE_SETS_EXAMPLE,
             "resource_set_resources": RESOURCE_SET_RESOURCES_EXAMPLE, "custom_roles": CUSTOM_ROLES_EXAMPLE,
             "custom_role_permissions": CUSTOM_ROLE_PERMISSIONS_EXAMPLE, "client_roles": CLIENT_ROLES_EXAMPLE}
@@ -169,6 +193,18 @@ def test_custom_role_assignments_keep_their_role_and_resource_set() -> None:
     assert (record["CUSTOM"]["custom_role_id"], record["CUSTOM"]["resource_set_id"]) == (
         "cr0a688qm6u91Un0m5d7", "iama688hw0VLl1JrA5d7")
     assert (record["SUPER_ADMIN"]["custom_role_id"], record["SUPER_ADMIN"]["resource_set_id"]) == (None, None)
+
+
+@pytest.mark.parametrize("table", sorted(CUSTOM_ROLE_BINDING_EXAMPLES))
+def test_custom_roles_given_through_a_binding_keep_their_role_and_resource_set(table: str) -> None:
+    ep = BY_TABLE[table]
+    [item] = CUSTOM_ROLE_BINDING_EXAMPLES[table]
+    binding = item["_links"]["member"]["href"].split("/iam/resource-sets/")[1].split("/")
+    rows, _ = _rows(ep, [item], tuple(f"parent-{c}" for c in ep.bound_columns))
+    [record] = [dict(zip((*ep.all_columns, "raw"), row)) for row in rows]
+    # The binding's resource set and role, as its member link names them.
+    assert (record["resource_set_id"], "bindings", record["custom_role_id"]) == tuple(binding[:3])
+    assert (record["role_id"], record["role_type"]) == (item["id"], "CUSTOM")
 
 
 def test_app_targets_are_keyed_by_instance_id_or_catalog_name() -> None:

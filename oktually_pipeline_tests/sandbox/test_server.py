@@ -82,6 +82,9 @@ def test_custom_roles_name_a_resource_set_whose_resources_page_in_an_envelope(sb
     (holder, role), = [(u, r) for u, rs in org.user_roles.items() for r in rs.values() if r["type"] == "CUSTOM"]
     listed = next(r for r in get(sb, f"/api/v1/users/{holder}/roles").json() if r["type"] == "CUSTOM")
     assert listed == role and listed["assignmentType"] == "USER" and listed["role"].startswith("cr0")
+    # As in Okta's examples, the assignment is a member of the set's binding for the role.
+    assert listed["_links"]["member"]["href"] == (
+        f"/api/v1/iam/resource-sets/{role['resource-set']}/bindings/{role['role']}/members/{role['id']}")
     body = get(sb, "/api/v1/iam/resource-sets").json()
     assert set(body) == {"resource-sets", "_links"} and body["_links"] == {}
     (resource_set,) = body["resource-sets"]
