@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from oktually_pipeline.ingest.log_events import (
+    PLANNED_COLUMNS,
     PullResult,
     event_row,
     pull_bounded,
@@ -18,6 +19,7 @@ from oktually_pipeline.okta.auth import Secret, SswsAuth
 from oktually_pipeline.okta.client import OktaClient
 from oktually_pipeline.okta.errors import OktaAuthError, OktaMalformedPageError
 from oktually_pipeline.sandbox import Faults, Sandbox, SandboxConfig
+from oktually_pipeline.warehouse import schema
 from oktually_pipeline.warehouse.schema import ensure_tenant_schema
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -81,6 +83,19 @@ def test_full_pull_lands_every_event_exactly_once(sandbox: Sandbox, warehouse: s
     assert mark == max(rows.values())
     assert cursor and cursor.startswith("/api/v1/logs?") and "SSWS" not in cursor
     assert_consistent(warehouse)
+
+
+def test_a_bulk_pull_gives_the_planner_the_statistics_of_the_columns_queries_use(
+        sandbox: Sandbox, warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "BULK_CHANGE_ROWS", 1_000)  # a bulk load, at this sandbox's size
+    pull(sandbox, warehouse)
+    with warehouse.connect() as conn:
+        analysed = conn.execute(sa.text("SELECT attname FROM pg_stats "
+                                        "WHERE schemaname = 'okta_acme' AND tablename = 'log_events'")).scalars()
+        estimated = conn.execute(sa.text("SELECT reltuples FROM pg_class "
+                                         "WHERE oid = 'okta_acme.log_events'::regclass")).scalar_one()
+    assert set(analysed) == set(PLANNED_COLUMNS)
+    assert estimated == sandbox.events.count()
 
 
 def test_rerun_with_nothing_new_costs_one_page_and_adds_nothing(sandbox: Sandbox, warehouse: sa.Engine) -> None:

@@ -66,3 +66,18 @@ def test_a_bulk_load_refreshes_the_planner_statistics_and_a_small_one_does_not(e
     assert _estimated_rows(engine, "okta_acme.group_members") < 0
     assert refresh_statistics(engine, "acme", "group_members", changed_rows=rows) is True
     assert _estimated_rows(engine, "okta_acme.group_members") == rows
+
+
+def test_statistics_can_be_refreshed_for_some_columns_only(engine: sa.Engine) -> None:
+    ensure_tenant_schema(engine, "acme")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO okta_acme.group_members (group_id, user_id) "
+                             "SELECT 'g' || (n % 50), 'u' || n FROM generate_series(1, :n) AS n"),
+                     {"n": BULK_CHANGE_ROWS})
+
+    assert refresh_statistics(engine, "acme", "group_members", BULK_CHANGE_ROWS, columns=("group_id",)) is True
+    with engine.connect() as conn:
+        analysed = conn.execute(sa.text("SELECT attname, n_distinct FROM pg_stats "
+                                        "WHERE schemaname = 'okta_acme' AND tablename = 'group_members'")).all()
+    assert analysed == [("group_id", 50)]
+    assert _estimated_rows(engine, "okta_acme.group_members") == BULK_CHANGE_ROWS
