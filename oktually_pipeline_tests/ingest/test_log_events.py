@@ -91,7 +91,7 @@ def test_a_bulk_pull_gives_the_planner_the_statistics_of_the_columns_queries_use
     pull(sandbox, warehouse)
     with warehouse.connect() as conn:
         analysed = conn.execute(sa.text("SELECT attname FROM pg_stats "
-                                        "WHERE schemaname = 'okta_acme' AND tablename = 'log_events'")).scalars()
+                                        "WHERE schemaname = 'okta_acme' AND tablename = 'log_events'")).scalars().all()
         estimated = conn.execute(sa.text("SELECT reltuples FROM pg_class "
                                          "WHERE oid = 'okta_acme.log_events'::regclass")).scalar_one()
     assert set(analysed) == set(PLANNED_COLUMNS)
