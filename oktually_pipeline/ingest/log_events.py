@@ -250,12 +250,16 @@ class PageWriter:
         return inserted
 
 
+def _log_pages(client: OktaClient, url: str, **follow: Any) -> Generator[Page, None, None]:
+    """System Log pages from `url` on, each read into its rows (`linked_pages`, with `follow`)."""
+    return linked_pages(client, url, decode=decode_page, parse=page_rows, **follow)
+
+
 def _polling_pages(
     client: OktaClient, url: str, limit: int, max_pages: int | None
 ) -> Generator[Page, None, None]:
     # Polling always offers a next link; a short page means we reached the tail for now.
-    return linked_pages(client, url, decode=decode_page, parse=page_rows,
-                        more=lambda page: page.count >= limit, max_pages=max_pages)
+    return _log_pages(client, url, more=lambda page: page.count >= limit, max_pages=max_pages)
 
 
 def _run_pages(
@@ -349,7 +353,5 @@ def pull_bounded(
     )
 
     # A backfill re-reads days that are mostly stored already.
-    _run_pages(engine, tenant_id, linked_pages(client, url, decode=decode_page, parse=page_rows), result, False,
-               on_page,
-               expect_overlap=True)
+    _run_pages(engine, tenant_id, _log_pages(client, url), result, False, on_page, expect_overlap=True)
     return result

@@ -225,8 +225,8 @@ class OktaClient:
                     link = response.links.get("next", {}).get("url")
                     if link and self._same_org(link, url):
                         on_next_link(url, link)
-            response, (items, count), parsed = self._get(url, expect=list, parse=parse, decode=decode,
-                                                         on_answer=announce)
+            response, (items, count, _), parsed = self._get(url, expect=list, parse=parse, decode=decode,
+                                                            on_answer=announce)
             next_link = response.links.get("next", {}).get("url")
         else:
             response, (items, count, next_link), parsed = self._get(
@@ -347,9 +347,9 @@ class OktaClient:
                 unwrap: Callable[[Any], tuple[list[Any], str | None]] | None) -> tuple[str | None, Any, Any]:
         """(problem, body, parsed) of a 200 answer; a problem makes the page count as malformed.
 
-        For a list (`expect=list`), `body` is (items, count), or (items, count, next link) when
-        `unwrap` takes an envelope apart; with `parse`, `parsed` is what it made of the items, and
-        the items are left out (an empty list), so that nothing holds them once this returns.
+        For a list page, `body` is (items, count, next link), the link None but where `unwrap` takes
+        it out of an envelope; with `parse`, `parsed` is what it made of the items, and the items
+        are left out (an empty list), so that nothing holds them once this returns.
         """
         try:
             body = (decode or orjson.loads)(content)
@@ -368,7 +368,7 @@ class OktaClient:
         count = len(items)
         if parse is not None:
             items = []
-        return None, (items, count) if unwrap is None else (items, count, next_link), parsed
+        return None, (items, count, next_link), parsed
 
     def _status_error(self, response: httpx.Response, url: str) -> OktaError:
         code = summary = None

@@ -85,8 +85,6 @@ def error_body(status: int, code: str, summary: str) -> bytes:
                          "errorId": event_uuid("err", time.time_ns())[:22].replace("-", ""), "errorCauses": []})
 
 
-
-
 def route_of(path: str) -> tuple[str, tuple[str, ...], str] | None:
     """The route a path asks for: its name, the ids in the path, and its template."""
     for pattern, name, template in _ROUTES:
@@ -94,13 +92,6 @@ def route_of(path: str) -> tuple[str, tuple[str, ...], str] | None:
         if m:
             return name, m.groups(), template
     return None
-
-
-def template_of(path: str) -> str:
-    """`/api/v1/groups/{id}/users` for `/api/v1/groups/00g1/users`; a path no route knows is its
-    own template."""
-    route = route_of(path)
-    return route[2] if route else path
 
 
 class Stats:
@@ -122,10 +113,12 @@ class Stats:
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self.total += 1
+            route = route_of(path)
             # The management API: /api/v1 and the /oauth2/v1 routes it serves (not the token endpoint).
-            if path.startswith("/api/") or route_of(path) is not None:
+            if path.startswith("/api/") or route is not None:
                 self.by_method_bucket[(method, bucket_of(path))] += 1
-                self.by_template[template_of(path)] += 1
+                # `/api/v1/groups/{id}/users` for `/api/v1/groups/00g1/users`; an unknown path is its own.
+                self.by_template[route[2] if route else path] += 1
                 if method != "GET":
                     self.non_get += 1
             self.by_status[status] += 1

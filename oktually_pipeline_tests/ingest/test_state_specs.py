@@ -13,6 +13,7 @@ from oktually_pipeline.ingest.state_common import rows_of as _rows
 from oktually_pipeline.okta.endpoints import (
     BY_TABLE,
     ENDPOINTS,
+    Endpoint,
     okta_time,
     parse_time,
     upstream_tables,
@@ -130,6 +131,12 @@ def _sample(table: str) -> list[dict]:
     return orjson.loads((SAMPLES / SAMPLE_OF[table]).read_bytes())
 
 
+def _records(ep: Endpoint, items: list, bound: tuple[str, ...] = ()) -> list[dict]:
+    """The rows `ep` makes of `items`, each as column -> value (`raw` last)."""
+    rows, _ = _rows(ep, items, bound)
+    return [dict(zip((*ep.all_columns, "raw"), row)) for row in rows]
+
+
 def test_every_table_has_an_endpoint_and_an_asset_key() -> None:
     assert set(SAMPLE_OF) == set(BY_TABLE)
     assert [e.asset_key for e in ENDPOINTS] == [f"okta_{t}" for t in BY_TABLE]
@@ -180,16 +187,14 @@ def test_users_sample_columns() -> None:
 def test_user_roles_keep_direct_assignments_only() -> None:
     # role.json lists two roles assigned to the user and one it holds through a group.
     ep = BY_TABLE["user_roles"]
-    rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00u1",))
-    record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
+    record = _records(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00u1",))
     assert [(r["role_type"], r["assignment_type"]) for r in record] == [("USER_ADMIN", "USER"), ("SUPER_ADMIN", "USER")]
 
 
 def test_custom_role_assignments_keep_their_role_and_resource_set() -> None:
     # role.json's third role is a custom role held through a group: a group_roles row.
     ep = BY_TABLE["group_roles"]
-    rows, _ = _rows(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00g1",))
-    record = {r["role_type"]: r for r in (dict(zip((*ep.all_columns, "raw"), row)) for row in rows)}
+    record = {r["role_type"]: r for r in _records(ep, orjson.loads((SAMPLES / "role.json").read_bytes()), ("00g1",))}
     assert (record["CUSTOM"]["custom_role_id"], record["CUSTOM"]["resource_set_id"]) == (
         "cr0a688qm6u91Un0m5d7", "iama688hw0VLl1JrA5d7")
     assert (record["SUPER_ADMIN"]["custom_role_id"], record["SUPER_ADMIN"]["resource_set_id"]) == (None, None)
@@ -200,8 +205,7 @@ def test_custom_roles_given_through_a_binding_keep_their_role_and_resource_set(t
     ep = BY_TABLE[table]
     [item] = CUSTOM_ROLE_BINDING_EXAMPLES[table]
     binding = item["_links"]["member"]["href"].split("/iam/resource-sets/")[1].split("/")
-    rows, _ = _rows(ep, [item], tuple(f"parent-{c}" for c in ep.bound_columns))
-    [record] = [dict(zip((*ep.all_columns, "raw"), row)) for row in rows]
+    [record] = _records(ep, [item], tuple(f"parent-{c}" for c in ep.bound_columns))
     # The binding's resource set and role, as its member link names them.
     assert (record["resource_set_id"], "bindings", record["custom_role_id"]) == tuple(binding[:3])
     assert (record["role_id"], record["role_type"]) == (item["id"], "CUSTOM")
@@ -209,8 +213,7 @@ def test_custom_roles_given_through_a_binding_keep_their_role_and_resource_set(t
 
 def test_app_targets_are_keyed_by_instance_id_or_catalog_name() -> None:
     ep = BY_TABLE["group_role_app_targets"]
-    rows, _ = _rows(ep, CATALOG_APPLICATION_EXAMPLE, ("00g1", "irb1"))
-    record = [dict(zip((*ep.all_columns, "raw"), r)) for r in rows]
+    record = _records(ep, CATALOG_APPLICATION_EXAMPLE, ("00g1", "irb1"))
     assert [(r["target"], r["app_name"], r["app_id"]) for r in record] == [
         ("salesforce", "salesforce", None), ("0oa1gjh63g214q0Hq0g4", "oidc_client", "0oa1gjh63g214q0Hq0g4")]
     # Neither an id nor a name: no key, so the object is skipped, as for any other table.
@@ -284,8 +287,7 @@ def test_event_patterns_escape_like_wildcards() -> None:
 def test_apps_keep_their_oauth_client() -> None:
     # app.json: Okta's two own apps have no client; the OIDC app's client id is not its app id.
     ep = BY_TABLE["apps"]
-    rows, _ = _rows(ep, orjson.loads((SAMPLES / "app.json").read_bytes()))
-    record = {r["name"]: r for r in (dict(zip((*ep.all_columns, "raw"), row)) for row in rows)}
+    record = {r["name"]: r for r in _records(ep, orjson.loads((SAMPLES / "app.json").read_bytes()))}
     assert [record[n]["oauth_client_id"] for n in ("saasure", "okta_enduser")] == [None, None]
     assert (record["oidc_client"]["oauth_client_id"], record["oidc_client"]["oauth_application_type"]) == (
         "testclientid12345", "native")
