@@ -329,7 +329,7 @@ class Org:
     def snapshot(self) -> dict[str, Any]:
         """What every list endpoint returns right now (users include DEPROVISIONED)."""
         with self.lock:
-            app = self.clients()
+            app_of = self.clients()
             return {
                 "users": copy.deepcopy(self.users),
                 "groups": copy.deepcopy(self.groups),
@@ -360,13 +360,15 @@ class Org:
                 "custom_roles": copy.deepcopy(self.custom_roles),
                 "custom_role_permissions": {(r, p["label"]) for r, ps in self.custom_role_permissions.items()
                                             for p in ps},
-                "client_roles": {(app[c], r) for c, rs in self.client_roles.items() for r in rs if c in app},
-                "client_role_types": {(app[c], r): role["type"] for c, rs in self.client_roles.items()
-                                      for r, role in rs.items() if c in app},
-                "client_role_targets": {(app[c], r, t) for (c, r), ts in self.client_role_targets.items()
-                                        for t in ts if c in app},
-                "client_role_app_targets": {(app[c], r, a or n) for (c, r), ts in self.client_role_app_targets.items()
-                                            for n, a in ts if c in app},
+                "app_clients": {a: c for c, a in app_of.items()},
+                "client_roles": {(app_of[c], r) for c, rs in self.client_roles.items() for r in rs if c in app_of},
+                "client_role_types": {(app_of[c], r): role["type"] for c, rs in self.client_roles.items()
+                                      for r, role in rs.items() if c in app_of},
+                "client_role_targets": {(app_of[c], r, t) for (c, r), ts in self.client_role_targets.items()
+                                        for t in ts if c in app_of},
+                "client_role_app_targets": {(app_of[c], r, a or n)
+                                            for (c, r), ts in self.client_role_app_targets.items()
+                                            for n, a in ts if c in app_of},
                 "tenants": [Tenant(t.name, t.idp_id, t.admins, t.users) for t in self.tenants],
             }
 

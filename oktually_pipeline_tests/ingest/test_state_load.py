@@ -215,8 +215,7 @@ def test_client_roles_are_read_for_oauth_apps_and_caught_up_by_reconciliation(
     calls = "/oauth2/v1/clients/{id}/roles"
     group_calls, app_calls = f"{calls}/{{id}}/targets/groups", f"{calls}/{{id}}/targets/catalog/apps"
     tables = ("client_roles", "client_role_targets", "client_role_app_targets")
-    clients = {a: v["credentials"]["oauthClient"]["client_id"] for a, v in org.snapshot()["apps"].items()
-               if "credentials" in v}
+    clients = org.snapshot()["app_clients"]
 
     def assert_client_tables_match() -> None:
         snap = org.snapshot()

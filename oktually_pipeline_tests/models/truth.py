@@ -131,8 +131,7 @@ class Truth:
         return rows
 
     def service_app_admins(self) -> set[tuple]:
-        client = {a: app["credentials"]["oauthClient"]["client_id"] for a, app in self.apps.items()
-                  if "credentials" in app}
+        client = self.snap["app_clients"]
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for a, r, t in self.snap["client_role_targets"]:
             if t in self.groups:
